@@ -1,0 +1,49 @@
+"""The differentiable ops, and the Tensor methods and operators that call them."""
+from minigan.autograd.tensor import Tensor
+from minigan.ops.broadcast import broadcast_to, sum_to
+from minigan.ops.elementwise import (
+    abs_, add, clamp, clip, div, dropout, exp, leaky_relu, log, maximum, minimum, mul, neg, pow, relu,
+    sigmoid, softplus, sqrt, sub, tanh, to_dtype, where)
+from minigan.ops.linalg import linear, matmul
+from minigan.ops.losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from minigan.ops.reductions import log_softmax, logsumexp, max, mean, min, softmax, sum, var
+from minigan.ops.shapes import (
+    cat, concatenate, flatten, getitem, permute, reshape, squeeze, stack, to_device, transpose, unsqueeze)
+
+__all__ = [
+    "abs_", "add", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip", "concatenate",
+    "cross_entropy", "div", "dropout", "exp", "flatten", "getitem", "leaky_relu", "linear", "log", "log_softmax",
+    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "permute", "pow",
+    "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh",
+    "to_device", "to_dtype", "transpose", "unsqueeze", "var", "where",
+]
+
+
+def _install_tensor_methods():
+    """Give Tensor its operators and methods, so that `x @ W + b` and `x.sum(1)` build graphs."""
+    def reflected(f):
+        return lambda self, other: f(other, self)
+
+    operators = {
+        "__add__": add, "__radd__": add, "__sub__": sub, "__rsub__": reflected(sub),
+        "__mul__": mul, "__rmul__": mul, "__truediv__": div, "__rtruediv__": reflected(div),
+        "__pow__": pow, "__rpow__": reflected(pow), "__matmul__": matmul, "__rmatmul__": reflected(matmul),
+        "__neg__": neg, "__abs__": abs_, "__getitem__": getitem,
+    }
+    methods = {
+        "exp": exp, "log": log, "sqrt": sqrt, "abs": abs_, "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
+        "clamp": clamp, "clip": clip, "sum": sum, "mean": mean, "max": max, "min": min, "var": var,
+        "reshape": reshape, "view": reshape, "flatten": flatten, "squeeze": squeeze, "unsqueeze": unsqueeze,
+        "transpose": transpose, "permute": permute, "expand": broadcast_to, "broadcast_to": broadcast_to,
+        "matmul": matmul, "to_dtype": to_dtype, "to": to_device, "softmax": softmax,
+        "log_softmax": log_softmax,
+    }
+    for name, f in {**operators, **methods}.items():
+        setattr(Tensor, name, f)
+    Tensor.cpu = lambda self: to_device(self, "cpu")
+    Tensor.cuda = lambda self: to_device(self, "cuda")
+    Tensor.float = lambda self: to_dtype(self, "float32")
+    Tensor.double = lambda self: to_dtype(self, "float64")
+
+
+_install_tensor_methods()

@@ -1,0 +1,411 @@
+"""Elementwise ops: arithmetic, the usual nonlinearities, comparisons that select, and dropout.
+
+Binary ops broadcast as NumPy does; their backward sums the upstream gradient back to each input's shape
+(`sum_to`). A Python number in a binary op takes the tensor's dtype and device; two tensors of different
+dtypes are refused rather than silently promoted (float32 stays float32).
+
+Masks used in a backward (relu's x > 0, clamp's in-range set) are constants: the gradient of a piecewise
+linear function is piecewise constant, so their own derivative is zero and a second derivative is right.
+"""
+from minigan import backend
+from minigan.autograd.tensor import Function, Tensor, as_tensor
+from minigan.ops.broadcast import sum_to
+
+
+def _binary(x0, x1, name):
+    """Both operands as Tensors of one dtype (numbers take the tensor's dtype)."""
+    if not isinstance(x0, Tensor):
+        x0 = as_tensor(x0, x1)
+    elif not isinstance(x1, Tensor):
+        x1 = as_tensor(x1, x0)
+    if x0.data.dtype != x1.data.dtype:
+        raise TypeError(f"{name}: dtypes differ ({x0.dtype} and {x1.dtype}); convert one with .to_dtype()")
+    return x0, x1
+
+
+def constant_like(array, like):
+    """A mask or other constant array as a Tensor of `like`'s dtype (outside the graph)."""
+    return Tensor(array.astype(like.data.dtype, copy=False))
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+class Add(Function):
+    """y = x0 + x1  ->  gx0 = gy,  gx1 = gy  (each summed back to its input's shape)"""
+
+    def forward(self, x0, x1):
+        return x0 + x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return sum_to(gy, x0.shape), sum_to(gy, x1.shape)
+
+
+class Sub(Function):
+    """y = x0 - x1  ->  gx0 = gy,  gx1 = -gy"""
+
+    def forward(self, x0, x1):
+        return x0 - x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return sum_to(gy, x0.shape), sum_to(-gy, x1.shape)
+
+
+class Mul(Function):
+    """y = x0 * x1  ->  gx0 = gy * x1,  gx1 = gy * x0"""
+
+    def forward(self, x0, x1):
+        return x0 * x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        gx0 = sum_to(gy * x1, x0.shape) if x0.requires_grad else None
+        gx1 = sum_to(gy * x0, x1.shape) if x1.requires_grad else None
+        return gx0, gx1
+
+
+class Div(Function):
+    """y = x0 / x1  ->  gx0 = gy / x1,  gx1 = -gy * y / x1"""
+
+    def forward(self, x0, x1):
+        return x0 / x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        gx0 = gy / x1
+        gx1 = sum_to(-gx0 * self.output(), x1.shape) if x1.requires_grad else None
+        return sum_to(gx0, x0.shape), gx1
+
+
+class Neg(Function):
+    """y = -x  ->  gx = -gy"""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class PowConst(Function):
+    """y = x ** c (c a number)  ->  gx = gy * c * x ** (c - 1)"""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x ** x.dtype.type(self.c)
+
+    def backward(self, gy):
+        x, = self.inputs
+        if self.c == 2:
+            return gy * (2 * x)
+        return gy * (self.c * x ** (self.c - 1))
+
+
+class Pow(Function):
+    """y = x0 ** x1  ->  gx0 = gy * x1 * x0 ** (x1 - 1),  gx1 = gy * y * log(x0)"""
+
+    def forward(self, x0, x1):
+        return x0 ** x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        gx0 = sum_to(gy * x1 * x0 ** (x1 - 1), x0.shape) if x0.requires_grad else None
+        gx1 = sum_to(gy * self.output() * log(x0), x1.shape) if x1.requires_grad else None
+        return gx0, gx1
+
+
+def add(x0, x1):
+    return Add()(*_binary(x0, x1, "add"))
+
+
+def sub(x0, x1):
+    return Sub()(*_binary(x0, x1, "sub"))
+
+
+def mul(x0, x1):
+    return Mul()(*_binary(x0, x1, "mul"))
+
+
+def div(x0, x1):
+    return Div()(*_binary(x0, x1, "div"))
+
+
+def neg(x):
+    return Neg()(x)
+
+
+def pow(x, exponent):
+    """x ** exponent, for a number or a tensor exponent."""
+    if isinstance(exponent, (int, float)) and isinstance(x, Tensor):
+        return PowConst(exponent)(x)
+    return Pow()(*_binary(x, exponent, "pow"))
+
+
+# --------------------------------------------------------------------------- unary functions
+
+class Exp(Function):
+    """y = exp(x)  ->  gx = gy * y"""
+
+    def forward(self, x):
+        return backend.get_array_module(x).exp(x)
+
+    def backward(self, gy):
+        return gy * self.output()
+
+
+class Log(Function):
+    """y = log(x)  ->  gx = gy / x"""
+
+    def forward(self, x):
+        return backend.get_array_module(x).log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0]
+
+
+class Sqrt(Function):
+    """y = sqrt(x)  ->  gx = gy / (2 y)"""
+
+    def forward(self, x):
+        return backend.get_array_module(x).sqrt(x)
+
+    def backward(self, gy):
+        return gy / (2 * self.output())
+
+
+class Abs(Function):
+    """y = |x|  ->  gx = gy * sign(x)   (sign(0) = 0, as torch)"""
+
+    def forward(self, x):
+        return abs(x)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * constant_like(backend.get_array_module(x).sign(x), gy)
+
+
+class Tanh(Function):
+    """y = tanh(x)  ->  gx = gy * (1 - y**2)"""
+
+    def forward(self, x):
+        return backend.get_array_module(x).tanh(x)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x))  ->  gx = gy * y * (1 - y)"""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        e = xp.exp(-abs(x))  # in (0, 1]: never overflows, and keeps precision for large negative x
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * (y * (1 - y))
+
+
+class ReLU(Function):
+    """y = max(x, 0)  ->  gx = gy * [x > 0]"""
+
+    def forward(self, x):
+        return backend.get_array_module(x).maximum(x, 0)
+
+    def backward(self, gy):
+        return gy * constant_like(self.inputs[0].data > 0, gy)
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else slope * x  ->  gx = gy * (1 if x > 0 else slope)"""
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return xp.where(x > 0, x, x * x.dtype.type(self.slope))
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        xp = backend.get_array_module(x)
+        return gy * constant_like(xp.where(x > 0, 1.0, self.slope), gy)
+
+
+class Softplus(Function):
+    """y = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))  ->  gx = gy * sigmoid(x)
+
+    The second form never overflows: it is exact for logits of +-1e4, where exp(x) would be inf.
+    """
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-abs(x)))
+
+    def backward(self, gy):
+        return gy * sigmoid(self.inputs[0])
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi)  ->  gx = gy * [lo <= x <= hi]   (1 on the bounds, as torch)"""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return backend.get_array_module(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        inside = (x >= (-float("inf") if self.lo is None else self.lo))
+        inside &= (x <= (float("inf") if self.hi is None else self.hi))
+        return gy * constant_like(inside, gy)
+
+
+def exp(x):
+    return Exp()(x)
+
+
+def log(x):
+    return Log()(x)
+
+
+def sqrt(x):
+    return Sqrt()(x)
+
+
+def abs_(x):
+    return Abs()(x)
+
+
+def tanh(x):
+    return Tanh()(x)
+
+
+def sigmoid(x):
+    return Sigmoid()(x)
+
+
+def relu(x):
+    return ReLU()(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU(negative_slope)(x)
+
+
+def softplus(x):
+    return Softplus()(x)
+
+
+def clamp(x, min=None, max=None):
+    """Limit x to [min, max] (either may be None), as torch.clamp."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp(min, max)(x)
+
+
+clip = clamp
+
+
+# --------------------------------------------------------------------------- selection
+
+class Maximum(Function):
+    """y = max(x0, x1)  ->  the gradient goes to the larger input; on ties each gets gy / 2 (as torch)"""
+
+    def forward(self, x0, x1):
+        return backend.get_array_module(x0).maximum(x0, x1)
+
+    def backward(self, gy):
+        return _split_by_winner(self, gy, self.inputs[0].data > self.inputs[1].data)
+
+
+class Minimum(Function):
+    """y = min(x0, x1)  ->  the gradient goes to the smaller input; on ties each gets gy / 2 (as torch)"""
+
+    def forward(self, x0, x1):
+        return backend.get_array_module(x0).minimum(x0, x1)
+
+    def backward(self, gy):
+        return _split_by_winner(self, gy, self.inputs[0].data < self.inputs[1].data)
+
+
+def _split_by_winner(f, gy, first_wins):
+    x0, x1 = f.inputs
+    xp = backend.get_array_module(gy.data)
+    share0 = xp.where(x0.data == x1.data, 0.5, first_wins.astype(gy.data.dtype))
+    gx0 = gy * constant_like(share0, gy)
+    gx1 = gy * constant_like(1 - share0, gy)
+    return sum_to(gx0, x0.shape), sum_to(gx1, x1.shape)
+
+
+class Where(Function):
+    """y = x0 where cond else x1  ->  gx0 = gy * cond,  gx1 = gy * (1 - cond)"""
+
+    def __init__(self, condition):
+        self.condition = condition
+
+    def forward(self, x0, x1):
+        return backend.get_array_module(x0).where(self.condition, x0, x1)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        take = constant_like(self.condition, gy)
+        return sum_to(gy * take, x0.shape), sum_to(gy * (1 - take), x1.shape)
+
+
+def maximum(x0, x1):
+    return Maximum()(*_binary(x0, x1, "maximum"))
+
+
+def minimum(x0, x1):
+    return Minimum()(*_binary(x0, x1, "minimum"))
+
+
+def where(condition, x0, x1):
+    """Elementwise choice: x0 where `condition` is true, else x1 (as torch.where)."""
+    x0, x1 = _binary(x0, x1, "where")
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    if condition.dtype != bool:
+        raise TypeError(f"where: condition must be a boolean array, got {condition.dtype}")
+    return Where(condition)(x0, x1)
+
+
+# --------------------------------------------------------------------------- dtype and randomness
+
+class Cast(Function):
+    """y = x as another float dtype  ->  gx = gy as x's dtype"""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return to_dtype(gy, self.inputs[0].dtype)
+
+
+def to_dtype(x, dtype):
+    """x converted to `dtype` (an explicit cast; minigan never converts silently)."""
+    if x.dtype == dtype:
+        return x
+    return Cast(dtype)(x)
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p) (inverted dropout)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0
+    rng = backend.generators.for_device(x.device)
+    keep = rng.random(x.shape, dtype=x.dtype) >= p
+    return x * constant_like(keep * x.dtype.type(1 / (1 - p)), x)
