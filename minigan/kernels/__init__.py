@@ -1,0 +1,30 @@
+"""Kernels: array-in, array-out layout routines for the convolutions, with no autograd.
+
+Each kernel has a NumPy implementation (cpu.py) and a CUDA one (cuda.py); the functions here pick one
+by the array's type, so the ops above call `im2col(...)` and never ask which device they are on.
+"""
+from minigan import backend
+from minigan.kernels import cpu
+
+
+def _impl(array):
+    if backend.device_of(array) == "cuda":
+        from minigan.kernels import cuda
+        return cuda
+    return cpu
+
+
+def im2col(x, kernel, stride, padding, dilation, pad_value=0):
+    """(n, c, h, w) -> (c, kh, kw, n, out_h, out_w): every input patch a convolution window sees
+    (padding filled with `pad_value`: 0 for convolutions, -inf for max pooling)."""
+    return _impl(x).im2col(x, kernel, stride, padding, dilation, pad_value)
+
+
+def col2im(col, size, stride, padding, dilation):
+    """(c, kh, kw, n, out_h, out_w) -> (n, c, h, w): the adjoint of im2col, adding overlapping windows."""
+    return _impl(col).col2im(col, size, stride, padding, dilation)
+
+
+def conv_out_size(size, k, s, p, d):
+    """How many windows of extent d (k - 1) + 1 and step s fit in size + 2 p."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1

@@ -1,0 +1,208 @@
+"""Convolution, transposed convolution, and the weight gradient: three ops, each the others' backward.
+
+Shape letters: n batch, c input channels, oc output channels, g groups, h, w input size,
+kh, kw kernel, out_h, out_w output size. A convolution with weight W (oc, c/g, kh, kw) is linear in x and
+in W, so both of its gradients are linear maps too, and each is one of the three ops:
+
+    y  = conv2d(x, W)                         gx = conv_transpose2d(gy, W)     gW = conv2d_weight(x, gy)
+    y  = conv_transpose2d(x, W)               gx = conv2d(gy, W)               gW = conv2d_weight(gy, x)
+    gW = conv2d_weight(x, gy)                 gx = conv_transpose2d(gy, ggW)   ggy = conv2d(x, ggW)
+
+The last line is the backward of the backward: with it, second derivatives through a convolutional
+network (gradient penalties) are exact. The transposed convolution is the adjoint of the convolution:
+<conv2d(x, W), y> = <x, conv_transpose2d(y, W)>, which is the whole of its definition here.
+"""
+from collections import namedtuple
+
+from minigan import kernels
+from minigan.autograd.tensor import Function
+from minigan.backend import get_array_module
+from minigan.ops.reductions import sum
+
+Geometry = namedtuple("Geometry", "stride padding dilation groups")
+
+
+def _grouped(a, groups):
+    """(g * m, k) -> (g, m, k): one matrix per group."""
+    return a.reshape(groups, a.shape[0] // groups, -1)
+
+
+def _matmul(a, b):
+    """Batched over groups; a single group goes straight to one 2-D product."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    return get_array_module(a).matmul(a, b)
+
+
+def _conv_forward(x, W, geo):
+    """y (n, oc, out_h, out_w) = W (g, oc/g, c/g*kh*kw) @ im2col(x) (g, c/g*kh*kw, n*out_h*out_w)."""
+    oc, _, kh, kw = W.shape
+    n = x.shape[0]
+    col = kernels.im2col(x, (kh, kw), geo.stride, geo.padding, geo.dilation)  # (c, kh, kw, n, out_h, out_w)
+    out_h, out_w = col.shape[-2:]
+    y = _matmul(_grouped(W.reshape(oc, -1), geo.groups), _grouped(col.reshape(-1, n * out_h * out_w), geo.groups))
+    return y.reshape(oc, n, out_h, out_w).transpose(1, 0, 2, 3)              # (n, oc, out_h, out_w)
+
+
+def _conv_transpose_forward(x, W, size, geo):
+    """y = col2im(W^T @ x): each input pixel spreads W's kh x kw patch onto the output, overlaps added."""
+    c, oc_g, kh, kw = W.shape                                                 # (c, oc/g, kh, kw)
+    n, _, h, w = x.shape
+    g = geo.groups
+    Wt = W.reshape(g, c // g, oc_g * kh * kw).transpose(0, 2, 1)              # (g, oc/g*kh*kw, c/g)
+    x_cols = x.transpose(1, 0, 2, 3).reshape(g, c // g, n * h * w)            # (g, c/g, n*h*w)
+    col = _matmul(Wt, x_cols).reshape(g * oc_g, kh, kw, n, h, w)              # (oc, kh, kw, n, h, w)
+    return kernels.col2im(col, size, geo.stride, geo.padding, geo.dilation)   # (n, oc, out_h, out_w)
+
+
+def _conv_weight(x, gy, kernel, geo):
+    """gW (oc, c/g, kh, kw) = gy (g, oc/g, n*out_h*out_w) @ im2col(x)^T (g, n*out_h*out_w, c/g*kh*kw)."""
+    n, c = x.shape[:2]
+    oc = gy.shape[1]
+    col = kernels.im2col(x, kernel, geo.stride, geo.padding, geo.dilation)    # (c, kh, kw, n, out_h, out_w)
+    col = _grouped(col.reshape(c * kernel[0] * kernel[1], -1), geo.groups)    # (g, c/g*kh*kw, n*out_h*out_w)
+    gy = _grouped(gy.transpose(1, 0, 2, 3).reshape(oc, -1), geo.groups)       # (g, oc/g, n*out_h*out_w)
+    gW = _matmul(gy, col.transpose(0, 2, 1))                                  # (g, oc/g, c/g*kh*kw)
+    return gW.reshape(oc, c // geo.groups, *kernel)
+
+
+def _add_bias(y, b):
+    y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+class Conv2d(Function):
+    """y = conv2d(x, W) + b  ->  gx = conv_transpose2d(gy, W),  gW = conv2d_weight(x, gy),  gb = sum gy"""
+
+    def __init__(self, geo):
+        self.geo = geo
+
+    def forward(self, x, W, b=None):
+        y = _conv_forward(x, W, self.geo)
+        return y if b is None else _add_bias(y, b)
+
+    def backward(self, gy):
+        x, W = self.inputs[:2]
+        gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, W) if x.requires_grad else None
+        gW = Conv2dWeight(self.geo, W.shape[2:])(x, gy) if W.requires_grad else None
+        if len(self.inputs) == 2:
+            return gx, gW
+        return gx, gW, sum(gy, (0, 2, 3))
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, W) + b  ->  gx = conv2d(gy, W),  gW = conv2d_weight(gy, x),  gb = sum gy"""
+
+    def __init__(self, geo, size):
+        self.geo, self.size = geo, tuple(size)
+
+    def forward(self, x, W, b=None):
+        y = _conv_transpose_forward(x, W, self.size, self.geo)
+        return y if b is None else _add_bias(y, b)
+
+    def backward(self, gy):
+        x, W = self.inputs[:2]
+        gx = Conv2d(self.geo)(gy, W) if x.requires_grad else None
+        gW = Conv2dWeight(self.geo, W.shape[2:])(gy, x) if W.requires_grad else None
+        if len(self.inputs) == 2:
+            return gx, gW
+        return gx, gW, sum(gy, (0, 2, 3))
+
+
+class Conv2dWeight(Function):
+    """gW = conv2d_weight(x, gy), the weight gradient of a convolution; bilinear in (x, gy), so
+    ggW -> gx = conv_transpose2d(gy, ggW),  ggy = conv2d(x, ggW)"""
+
+    def __init__(self, geo, kernel):
+        self.geo, self.kernel = geo, tuple(kernel)
+
+    def forward(self, x, gy):
+        return _conv_weight(x, gy, self.kernel, self.geo)
+
+    def backward(self, ggW):
+        x, gy = self.inputs
+        gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, ggW) if x.requires_grad else None
+        ggy = Conv2d(self.geo)(x, ggW) if gy.requires_grad else None
+        return gx, ggy
+
+
+# --------------------------------------------------------------------------- public functions and their checks
+
+def _pair(value, name, op, minimum):
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) for v in pair):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be at least {minimum}, got {value!r}")
+    return pair
+
+
+def _check(op, x, W, bias, groups, in_axis, out_axis):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be 4-D (n, c, h, w), got shape {x.shape}")
+    if W.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D, got shape {W.shape}")
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    c_in = W.shape[in_axis] * (groups if in_axis == 1 else 1)
+    c_out = W.shape[out_axis] * (groups if out_axis == 1 else 1)
+    if x.shape[1] != c_in:
+        raise ValueError(f"{op}: input has {x.shape[1]} channels (shape {x.shape}) but weight {W.shape} "
+                         f"with groups={groups} expects {c_in}")
+    if c_in % groups or c_out % groups:
+        raise ValueError(f"{op}: groups={groups} must divide both in_channels={c_in} and out_channels={c_out} "
+                         f"(weight {W.shape})")
+    if bias is not None and bias.shape != (c_out,):
+        raise ValueError(f"{op}: bias has shape {bias.shape}, expected ({c_out},)")
+    for name, t in (("weight", W), ("bias", bias)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"{op}: {name} dtype {t.dtype} differs from input dtype {x.dtype}")
+    return c_out
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation, as torch.nn.functional.conv2d; weight (out, in/groups, kh, kw)."""
+    op = "conv2d"
+    stride, padding = _pair(stride, "stride", op, 1), _pair(padding, "padding", op, 0)
+    dilation = _pair(dilation, "dilation", op, 1)
+    _check(op, input, weight, bias, groups, in_axis=1, out_axis=0)
+    out = [kernels.conv_out_size(input.shape[2 + i], weight.shape[2 + i], stride[i], padding[i], dilation[i])
+           for i in range(2)]
+    if min(out) < 1:
+        raise ValueError(f"{op}: input of shape {input.shape} is too small for kernel {weight.shape[2:]} with "
+                         f"stride={stride}, padding={padding}, dilation={dilation}: output size would be {tuple(out)}")
+    geo = Geometry(stride, padding, dilation, groups)
+    args = (input, weight) if bias is None else (input, weight, bias)
+    return Conv2d(geo)(*args)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The transposed convolution (the adjoint of conv2d), as torch.nn.functional.conv_transpose2d;
+    weight (in, out/groups, kh, kw). Output size: (h - 1) * stride - 2 * padding + dilation * (k - 1)
+    + output_padding + 1."""
+    op = "conv_transpose2d"
+    stride, padding = _pair(stride, "stride", op, 1), _pair(padding, "padding", op, 0)
+    dilation = _pair(dilation, "dilation", op, 1)
+    output_padding = _pair(output_padding, "output_padding", op, 0)
+    for i in range(2):
+        if output_padding[i] >= max(stride[i], dilation[i]):
+            raise ValueError(f"{op}: output_padding {output_padding} must be smaller than stride {stride} or "
+                             f"dilation {dilation}")
+    _check(op, input, weight, bias, groups, in_axis=0, out_axis=1)
+    size = tuple((input.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (weight.shape[2 + i] - 1)
+                 + output_padding[i] + 1 for i in range(2))
+    if min(size) < 1:
+        raise ValueError(f"{op}: input of shape {input.shape} with kernel {weight.shape[2:]}, stride={stride}, "
+                         f"padding={padding}, dilation={dilation} gives output size {size}")
+    geo = Geometry(stride, padding, dilation, groups)
+    args = (input, weight) if bias is None else (input, weight, bias)
+    return ConvTranspose2d(geo, size)(*args)
+
+
+def conv2d_weight(input, grad_output, weight_size, stride=1, padding=0, dilation=1, groups=1):
+    """The gradient of conv2d with respect to its weight (shape `weight_size`), as a differentiable op
+    (torch.nn.grad.conv2d_weight)."""
+    op = "conv2d_weight"
+    geo = Geometry(_pair(stride, "stride", op, 1), _pair(padding, "padding", op, 0),
+                   _pair(dilation, "dilation", op, 1), groups)
+    return Conv2dWeight(geo, tuple(weight_size[2:]))(input, grad_output)

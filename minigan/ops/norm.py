@@ -1,0 +1,96 @@
+"""Batch normalization (Ioffe and Szegedy, 2015), for (n, c) and (n, c, h, w) inputs.
+
+Statistics are per channel, over every axis but the channel axis (m values each):
+    xhat = (x - mean) / sqrt(var + eps),   y = gamma * xhat + beta
+and the backward in its compact closed form (invstd = 1 / sqrt(var + eps), sums over the same axes):
+    gbeta = sum(gy),   ggamma = sum(gy * xhat),   gx = gamma * invstd / m * (m * gy - gbeta - xhat * ggamma)
+"""
+from minigan.autograd.tensor import Function, Tensor, is_grad_enabled, no_grad
+from minigan.backend import get_array_module
+from minigan.ops.reductions import mean, sum
+
+
+def _axes(x):
+    return (0,) if x.ndim == 2 else (0, 2, 3)
+
+
+def _per_channel(v, ndim):
+    """A (c,) vector shaped to broadcast against (n, c) or (n, c, h, w)."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _normalize(x, axes, eps):
+    """xhat and invstd as differentiable ops of x (for the graph of a second derivative)."""
+    centred = x - mean(x, axes, keepdim=True)
+    invstd = (mean(centred * centred, axes, keepdim=True) + eps) ** -0.5
+    return centred * invstd, invstd
+
+
+class BatchNorm(Function):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta, batch statistics  ->  the closed form above"""
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def forward(self, x, gamma, beta):
+        xp = get_array_module(x)
+        axes = _axes(x)
+        self.mean = x.mean(axis=axes, keepdims=True)
+        centred = x - self.mean
+        self.var = (centred * centred).mean(axis=axes, keepdims=True)       # biased, for normalizing
+        self.invstd = 1 / xp.sqrt(self.var + x.dtype.type(self.eps))
+        self.xhat = centred * self.invstd
+        return self.xhat * _per_channel(gamma, x.ndim) + _per_channel(beta, x.ndim)
+
+    def backward(self, gy):
+        x, gamma, _ = self.inputs
+        axes = _axes(x)
+        m = x.data.size // x.shape[1]
+        if is_grad_enabled():  # create_graph: rebuild the statistics from x so their dependence is differentiated
+            xhat, invstd = _normalize(x, axes, self.eps)
+        else:                  # a plain backward: the statistics saved by forward are constants here
+            xhat, invstd = Tensor(self.xhat), Tensor(self.invstd)
+        gbeta = sum(gy, axes, keepdim=True)
+        ggamma = sum(gy * xhat, axes, keepdim=True)
+        gx = (_per_channel(gamma, x.ndim) * invstd / m) * (m * gy - gbeta - xhat * ggamma)
+        return gx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Batch normalization, as torch.nn.functional.batch_norm.
+
+    training=True normalizes with the batch's statistics (biased variance) and updates the running buffers
+    in place with momentum (the unbiased variance, as torch); training=False normalizes with the buffers.
+    """
+    x = input
+    if x.ndim not in (2, 4):
+        raise ValueError(f"batch_norm: input must be (n, c) or (n, c, h, w), got shape {x.shape}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t.shape != (c,):
+            raise ValueError(f"batch_norm: {name} has shape {t.shape}, expected ({c},) for input {x.shape}")
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"batch_norm: {name} dtype {t.dtype} differs from input dtype {x.dtype}")
+    xp = get_array_module(x.data)
+    gamma = weight if weight is not None else Tensor(xp.ones(c, dtype=x.dtype))
+    beta = bias if bias is not None else Tensor(xp.zeros(c, dtype=x.dtype))
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: eval mode (training=False) needs running_mean and running_var")
+        scale = gamma * Tensor((running_var.data + x.dtype.type(eps)) ** -0.5)
+        return (x - Tensor(_per_channel(running_mean.data, x.ndim))) * _per_channel(scale, x.ndim) \
+            + _per_channel(beta, x.ndim)
+    m = x.data.size // c
+    if m < 2:
+        raise ValueError(f"batch_norm: training needs more than one value per channel, got input shape {x.shape}")
+    f = BatchNorm(eps)
+    y = f(x, gamma, beta)
+    if running_mean is not None:
+        with no_grad():
+            running_mean.mul_(1 - momentum).add_(f.mean.reshape(c), alpha=momentum)
+    if running_var is not None:
+        with no_grad():
+            running_var.mul_(1 - momentum).add_(f.var.reshape(c) * x.dtype.type(m / (m - 1)), alpha=momentum)
+    f.mean = f.var = None  # only xhat and invstd are needed by backward
+    return y

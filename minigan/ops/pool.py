@@ -1,0 +1,81 @@
+"""Pooling. Average pooling is a convolution with a constant kernel, so its gradients are the conv ops'.
+Max pooling picks one element per window (the first largest, as torch does); its backward sends the
+gradient back to that element, and the backward of that is picking again:
+
+    y   = gather(x)      (the winner of each window)       gx  = scatter(gy)   (to the winners, zeros elsewhere)
+    gx  = scatter(gy)                                       ggy = gather(ggx)
+"""
+from minigan import kernels
+from minigan.autograd.tensor import Function, Tensor
+from minigan.backend import get_array_module
+from minigan.ops.conv import _pair, conv2d
+from minigan.ops.shapes import reshape
+
+
+def _pool_args(op, x, kernel_size, stride, padding, dilation=1):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: input must be 4-D (n, c, h, w), got shape {x.shape}")
+    kernel = _pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
+    padding = _pair(padding, "padding", op, 0)
+    dilation = _pair(dilation, "dilation", op, 1)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    out = [kernels.conv_out_size(x.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in range(2)]
+    if min(out) < 1:
+        raise ValueError(f"{op}: input of shape {x.shape} is too small for kernel {kernel}: output size {tuple(out)}")
+    return kernel, stride, padding, dilation
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0):
+    """The mean of each window (zero padding counted, as torch's default count_include_pad=True)."""
+    kernel, stride, padding, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding)
+    n, c, h, w = input.shape
+    xp = get_array_module(input.data)
+    box = Tensor(xp.full((1, 1) + kernel, 1 / (kernel[0] * kernel[1]), dtype=input.dtype))
+    y = conv2d(reshape(input, (n * c, 1, h, w)), box, stride=stride, padding=padding)  # each channel alone
+    return reshape(y, (n, c) + y.shape[2:])
+
+
+class WindowGather(Function):
+    """y = x at one chosen element of each window  ->  gx = WindowScatter(gy)"""
+
+    def __init__(self, geo, winners):
+        self.geo, self.winners = geo, winners  # winners: (c, 1, n, out_h, out_w) index into kh*kw
+
+    def forward(self, x):
+        kernel, stride, padding, dilation = self.geo
+        col = kernels.im2col(x, kernel, stride, padding, dilation)          # (c, kh, kw, n, out_h, out_w)
+        col = col.reshape(col.shape[0], -1, *col.shape[3:])                  # (c, kh*kw, n, out_h, out_w)
+        xp = get_array_module(x)
+        return xp.take_along_axis(col, self.winners, axis=1)[:, 0].transpose(1, 0, 2, 3)  # (n, c, out_h, out_w)
+
+    def backward(self, gy):
+        return WindowScatter(self.geo, self.winners, self.inputs[0].shape[2:])(gy)
+
+
+class WindowScatter(Function):
+    """y = zeros with gy placed at each window's chosen element (overlaps added)  ->  gx = WindowGather(ggy)"""
+
+    def __init__(self, geo, winners, size):
+        self.geo, self.winners, self.size = geo, winners, size
+
+    def forward(self, gy):
+        kernel, stride, padding, dilation = self.geo
+        xp = get_array_module(gy)
+        c, _, n, out_h, out_w = self.winners.shape
+        col = xp.zeros((c, kernel[0] * kernel[1], n, out_h, out_w), dtype=gy.dtype)
+        xp.put_along_axis(col, self.winners, gy.transpose(1, 0, 2, 3)[:, None], axis=1)
+        return kernels.col2im(col.reshape(c, *kernel, n, out_h, out_w), self.size, stride, padding, dilation)
+
+    def backward(self, ggx):
+        return WindowGather(self.geo, self.winners)(ggx)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
+    """The largest element of each window (padding never wins), as torch.nn.functional.max_pool2d."""
+    geo = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation)
+    col = kernels.im2col(input.data, *geo, pad_value=-float("inf"))        # (c, kh, kw, n, out_h, out_w)
+    col = col.reshape(col.shape[0], -1, *col.shape[3:])                      # (c, kh*kw, n, out_h, out_w)
+    winners = col.argmax(axis=1)[:, None]                                    # (c, 1, n, out_h, out_w)
+    return WindowGather(geo, winners)(input)
