@@ -13,7 +13,7 @@ Rules of the walk, each written where it acts below:
 import heapq
 
 from minigan import backend
-from minigan.autograd.tensor import Tensor, set_grad_enabled
+from minigan.autograd.tensor import Tensor, _Mode, check_finite, set_grad_enabled
 
 
 def _initial_grad(output, grad):
@@ -78,7 +78,10 @@ def _walk(outputs, grads, retain_graph, create_graph, wanted=None):
             if wanted is not None and id(y) in wanted:
                 found[id(y)] = gy
             f.check_versions()
-            gxs = f.backward(gy)
+            try:
+                gxs = f.backward(gy)
+            except FloatingPointError as error:  # raised by detect_anomaly inside this backward
+                raise FloatingPointError(f"in {type(f).__name__}.backward: {error}") from None
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             inputs = f.inputs
@@ -89,6 +92,9 @@ def _walk(outputs, grads, retain_graph, create_graph, wanted=None):
                     if gx.shape != x.shape:  # a bug in an op's backward: say which op
                         raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of shape "
                                            f"{gx.shape} for an input of shape {x.shape}")
+                    if _Mode.anomaly:
+                        check_finite(gx.data, f"the gradient that {type(f).__name__}.backward returned for its input "
+                                              f"of shape {x.shape}")
                     deliver(x, gx)
     return found
 

@@ -19,6 +19,7 @@ from minigan import backend
 
 class _Mode:
     enabled = True   # record graphs; switched off by no_grad() and during a plain backward
+    anomaly = False  # check every forward result and every gradient for inf and nan
 
 
 @contextlib.contextmanager
@@ -43,6 +44,24 @@ def enable_grad():
 
 def is_grad_enabled():
     return _Mode.enabled
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Inside this block every op checks its result, and backward every gradient, for inf and nan, and
+    raises FloatingPointError naming the op at the first one (slower: use it to find where a NaN starts)."""
+    previous = _Mode.anomaly
+    _Mode.anomaly = True
+    try:
+        yield
+    finally:
+        _Mode.anomaly = previous
+
+
+def check_finite(array, what):
+    """Raise FloatingPointError naming `what` if `array` holds an inf or a nan."""
+    if not backend.get_array_module(array).isfinite(array).all():
+        raise FloatingPointError(f"{what} holds non-finite values (inf or nan)")
 
 
 # --------------------------------------------------------------------------- Tensor
@@ -242,7 +261,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         if dtype is None and data.dtype.kind == "f":
             dtype = numpy.float32
     array = backend.to_device(data, device or backend.device_of(data))
-    array = backend.get_array_module(array).array(array, dtype=dtype, copy=True)
+    array = backend.get_array_module(array).array(array, dtype=dtype, copy=True, order="C")
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -272,6 +291,8 @@ class Function:
     """
     inputs = None
     generation = 0
+    reads_inputs = True   # backward reads the input values (not just their shapes): check them for changes
+    reads_output = False  # backward reads the output values (tanh, exp, ...): check it for changes
 
     def __call__(self, *inputs):
         arrays = [x.data for x in inputs]
@@ -282,6 +303,9 @@ class Function:
         except ValueError as error:  # NumPy's shape errors, named with the op and its input shapes
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ValueError(f"{type(self).__name__}: {error} (input shapes {shapes})") from None
+        if _Mode.anomaly:
+            check_finite(y, f"the output of {type(self).__name__} (input shapes "
+                            f"{', '.join(str(tuple(a.shape)) for a in arrays)})")
         output = Tensor(y)
         if _Mode.enabled:
             for x in inputs:
@@ -311,13 +335,13 @@ class Function:
     def check_versions(self):
         """Refuse to differentiate through arrays changed in place after forward saved them."""
         for i, x in enumerate(self.inputs):
-            if x._version != self.versions[i]:
+            if self.reads_inputs and x._version != self.versions[i]:
                 raise RuntimeError(
                     f"{type(self).__name__}: input {i} (shape {x.shape}) was modified in place after the forward "
                     f"pass (version {self.versions[i]} -> {x._version}); its gradient would be wrong. "
                     "Change a copy instead, or call backward before the change.")
         y = self.output()
-        if y is not None and y._version != 0:
+        if self.reads_output and y is not None and y._version != 0:
             raise RuntimeError(
                 f"{type(self).__name__}: its output (shape {y.shape}) was modified in place after the forward "
                 "pass; its gradient would be wrong.")

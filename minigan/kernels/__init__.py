@@ -28,3 +28,8 @@ def col2im(col, size, stride, padding, dilation):
 def conv_out_size(size, k, s, p, d):
     """How many windows of extent d (k - 1) + 1 and step s fit in size + 2 p."""
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, **hyper):
+    """One in-place Adam step on raw arrays (see minigan.optim.adam for the formula)."""
+    return _impl(param).adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, **hyper)

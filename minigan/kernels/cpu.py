@@ -43,3 +43,22 @@ def col2im(col, size, stride, padding, dilation):
             y0, x0 = i * dy, j * dx
             padded[:, :, y0:y0 + sy * out_h:sy, x0:x0 + sx * out_w:sx] += col[:, i, j]
     return padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)          # (n, c, h, w), a view
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+                bias_correction1, sqrt_bias_correction2):
+    """One Adam step for one parameter, in place, with NumPy's in-place ufuncs (no temporaries beyond one)."""
+    if weight_decay:
+        grad = grad + weight_decay * param
+    exp_avg *= beta1
+    exp_avg += (1 - beta1) * grad
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * (grad * grad)
+    second = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        numpy.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        second = max_exp_avg_sq
+    denom = numpy.sqrt(second)
+    denom /= sqrt_bias_correction2
+    denom += eps
+    param -= (lr / bias_correction1) * (exp_avg / denom)

@@ -17,6 +17,7 @@ def _sum_to_array(a, shape):
 
 class BroadcastTo(Function):
     """y = x broadcast to `shape`  ->  gx = sum_to(gy, x.shape)"""
+    reads_inputs = False
 
     def __init__(self, shape):
         self.shape = shape
@@ -30,6 +31,7 @@ class BroadcastTo(Function):
 
 class SumTo(Function):
     """y = x summed down to `shape`  ->  gx = broadcast_to(gy, x.shape)"""
+    reads_inputs = False
 
     def __init__(self, shape):
         self.shape = shape

@@ -32,6 +32,7 @@ def constant_like(array, like):
 
 class Add(Function):
     """y = x0 + x1  ->  gx0 = gy,  gx1 = gy  (each summed back to its input's shape)"""
+    reads_inputs = False
 
     def forward(self, x0, x1):
         return x0 + x1
@@ -43,6 +44,7 @@ class Add(Function):
 
 class Sub(Function):
     """y = x0 - x1  ->  gx0 = gy,  gx1 = -gy"""
+    reads_inputs = False
 
     def forward(self, x0, x1):
         return x0 - x1
@@ -67,6 +69,7 @@ class Mul(Function):
 
 class Div(Function):
     """y = x0 / x1  ->  gx0 = gy / x1,  gx1 = -gy * y / x1"""
+    reads_output = True
 
     def forward(self, x0, x1):
         return x0 / x1
@@ -80,6 +83,7 @@ class Div(Function):
 
 class Neg(Function):
     """y = -x  ->  gx = -gy"""
+    reads_inputs = False
 
     def forward(self, x):
         return -x
@@ -106,6 +110,7 @@ class PowConst(Function):
 
 class Pow(Function):
     """y = x0 ** x1  ->  gx0 = gy * x1 * x0 ** (x1 - 1),  gx1 = gy * y * log(x0)"""
+    reads_output = True
 
     def forward(self, x0, x1):
         return x0 ** x1
@@ -148,6 +153,8 @@ def pow(x, exponent):
 
 class Exp(Function):
     """y = exp(x)  ->  gx = gy * y"""
+    reads_inputs = False
+    reads_output = True
 
     def forward(self, x):
         return backend.get_array_module(x).exp(x)
@@ -168,6 +175,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(x)  ->  gx = gy / (2 y)"""
+    reads_inputs = False
+    reads_output = True
 
     def forward(self, x):
         return backend.get_array_module(x).sqrt(x)
@@ -189,6 +198,8 @@ class Abs(Function):
 
 class Tanh(Function):
     """y = tanh(x)  ->  gx = gy * (1 - y**2)"""
+    reads_inputs = False
+    reads_output = True
 
     def forward(self, x):
         return backend.get_array_module(x).tanh(x)
@@ -200,6 +211,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x))  ->  gx = gy * y * (1 - y)"""
+    reads_inputs = False
+    reads_output = True
 
     def forward(self, x):
         xp = backend.get_array_module(x)
@@ -380,6 +393,7 @@ def where(condition, x0, x1):
 
 class Cast(Function):
     """y = x as another float dtype  ->  gx = gy as x's dtype"""
+    reads_inputs = False
 
     def __init__(self, dtype):
         self.dtype = dtype

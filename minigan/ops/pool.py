@@ -39,6 +39,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0):
 
 class WindowGather(Function):
     """y = x at one chosen element of each window  ->  gx = WindowScatter(gy)"""
+    reads_inputs = False
 
     def __init__(self, geo, winners):
         self.geo, self.winners = geo, winners  # winners: (c, 1, n, out_h, out_w) index into kh*kw
@@ -56,6 +57,7 @@ class WindowGather(Function):
 
 class WindowScatter(Function):
     """y = zeros with gy placed at each window's chosen element (overlaps added)  ->  gx = WindowGather(ggy)"""
+    reads_inputs = False
 
     def __init__(self, geo, winners, size):
         self.geo, self.winners, self.size = geo, winners, size

@@ -41,6 +41,7 @@ def _kept_shape(shape, dims):
 
 class Sum(Function):
     """y = sum of x over dims  ->  gx = gy broadcast back over those dims"""
+    reads_inputs = False
 
     def __init__(self, dims, keepdim):
         self.dims, self.keepdim = dims, keepdim
@@ -73,6 +74,7 @@ def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 class Max(Function):
     """y = max of x over dims  ->  gx = gy shared evenly among the elements equal to the max (as torch.amax)"""
+    reads_output = True
 
     def __init__(self, dims, keepdim, smallest=False):
         self.dims, self.keepdim, self.smallest = dims, keepdim, smallest
@@ -123,6 +125,8 @@ def var(x, dim=None, keepdim=False, correction=1, *, axis=None, keepdims=None):
 
 class LogSoftmax(Function):
     """y = x - log(sum(exp(x)))  ->  gx = gy - exp(y) * sum(gy)   (sums over `dim`)"""
+    reads_inputs = False
+    reads_output = True
 
     def __init__(self, dim):
         self.dim = dim

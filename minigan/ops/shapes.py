@@ -18,6 +18,7 @@ def _check_dim(x, dim, name, extra=0):
 
 class Reshape(Function):
     """y = x viewed with a new shape  ->  gx = gy reshaped to x's shape"""
+    reads_inputs = False
 
     def __init__(self, shape):
         self.shape = shape
@@ -71,6 +72,7 @@ def unsqueeze(x, dim):
 
 class Transpose(Function):
     """y = x with axes permuted by p  ->  gx = gy permuted by the inverse of p"""
+    reads_inputs = False
 
     def __init__(self, axes):
         self.axes = axes
@@ -125,6 +127,7 @@ def _is_basic(index):
 
 class GetItem(Function):
     """y = x[index]  ->  gx = zeros like x, with gy added at x[index]"""
+    reads_inputs = False
 
     def __init__(self, index):
         self.index = index
@@ -142,6 +145,7 @@ class GetItemGrad(Function):
     An advanced index may select an element more than once; `add.at` accumulates every selection, where a
     plain `y[index] += x` would keep only one of them.
     """
+    reads_inputs = False
 
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
@@ -171,6 +175,7 @@ def getitem(x, index):
 
 class Cat(Function):
     """y = the inputs joined along `dim`  ->  gx_i = the slice of gy that came from input i"""
+    reads_inputs = False
 
     def __init__(self, dim):
         self.dim = dim
@@ -222,6 +227,7 @@ def stack(tensors, dim=0):
 
 class ToDevice(Function):
     """y = x on another device  ->  gx = gy moved back to x's device"""
+    reads_inputs = False
 
     def __init__(self, device):
         self.device = device

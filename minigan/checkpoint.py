@@ -1,0 +1,134 @@
+"""Checkpoints: one .npz file of named arrays plus JSON metadata, written atomically, read without pickle.
+
+    save(path, state)   state: nested dicts and lists whose leaves are arrays, Tensors, or JSON values
+    load(path)          the same nested structure back, arrays as NumPy arrays
+
+Arrays are stored under their path in the tree ("G/main.0.weight", "optim_D/state/3/exp_avg"); everything
+else goes into one JSON document stored as the array "__meta__.json", with each array replaced by a
+reference to its name. Writing goes to a temporary file in the same directory, which is flushed, fsynced
+and renamed over the old file: a crash at any instant leaves the old checkpoint or the new one, whole.
+Reading uses allow_pickle=False, so a file carrying a pickled object is refused before any code runs.
+"""
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy
+
+from minigan import backend
+from minigan.autograd.tensor import Tensor
+
+META = "__meta__.json"
+FORMAT = "minigan-checkpoint-1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not fit what it is loaded into."""
+
+
+def _is_array(value):
+    return isinstance(value, (Tensor, numpy.ndarray)) or backend.get_array_module(value) is not numpy
+
+
+def _split(value, path, arrays):
+    """The JSON skeleton of `value`, moving every array into `arrays` under its path."""
+    if _is_array(value):
+        array = backend.as_numpy(value.data if isinstance(value, Tensor) else value)
+        if array.dtype == object:
+            raise TypeError(f"save: '{path}' is an object array, which cannot be saved without pickle")
+        arrays[path] = array
+        return {"__array__": path}
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str) or "/" in key:
+                raise TypeError(f"save: key {key!r} under '{path}' must be a string without '/'")
+        return {key: _split(v, f"{path}/{key}" if path else key, arrays) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_split(v, f"{path}/{i}" if path else str(i), arrays) for i, v in enumerate(value)]
+    if isinstance(value, numpy.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"save: '{path}' holds a {type(value).__name__}, which is neither an array nor JSON")
+
+
+def _join(skeleton, arrays, path):
+    if isinstance(skeleton, dict):
+        if set(skeleton) == {"__array__"}:
+            name = skeleton["__array__"]
+            if name not in arrays:
+                raise CheckpointError(f"{path}: the metadata refers to an array '{name}' that the file lacks")
+            return arrays[name]
+        return {k: _join(v, arrays, path) for k, v in skeleton.items()}
+    if isinstance(skeleton, list):
+        return [_join(v, arrays, path) for v in skeleton]
+    return skeleton
+
+
+def save(path, state):
+    """Write `state` to `path` atomically (see the module docstring)."""
+    path = os.fspath(path)
+    arrays = {}
+    skeleton = _split(state, "", arrays)
+    meta = json.dumps({"format": FORMAT, "state": skeleton}).encode("utf-8")
+    arrays[META] = numpy.frombuffer(meta, dtype=numpy.uint8)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            numpy.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new one
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def load(path):
+    """Read a checkpoint written by `save`; never unpickles. Raises CheckpointError naming the file."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        with numpy.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}  # read everything now: errors surface here
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise CheckpointError(f"{path}: the file holds a pickled object; refusing to unpickle it "
+                                  "(minigan checkpoints never contain pickles)") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({error})") from None
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as error:
+        raise CheckpointError(f"{path}: not a readable checkpoint, truncated or corrupted ({error})") from None
+    if META not in arrays:
+        raise CheckpointError(f"{path}: not a minigan checkpoint (no {META} entry)")
+    try:
+        meta = json.loads(arrays.pop(META).tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path}: its metadata is not valid JSON ({error})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format') if isinstance(meta, dict) else meta!r}")
+    return _join(meta["state"], arrays, path)
+
+
+def restore(path, state, **targets):
+    """Load the entries of checkpoint `state` (from `load(path)`) into objects with load_state_dict:
+    restore(path, state, G=generator, opt_G=optimizer). Every target is checked first, so a mismatch
+    anywhere changes nothing anywhere; the error names the file and the entry."""
+    for key, target in targets.items():
+        if key not in state:
+            raise CheckpointError(f"{path}: the checkpoint has no '{key}' entry (it has {sorted(state)})")
+        try:
+            target.check_state_dict(state[key])
+        except (KeyError, ValueError, TypeError) as error:
+            raise CheckpointError(f"{path}: '{key}' does not fit: {error}") from None
+    for key, target in targets.items():
+        target.load_state_dict(state[key])

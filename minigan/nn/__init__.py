@@ -1,0 +1,6 @@
+"""Modules, layers and initialisers (minigan.nn), as torch.nn."""
+from minigan.nn import functional, init
+from minigan.nn.layers import (
+    BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten, LeakyReLU, Linear, ReLU,
+    Sigmoid, Tanh, Unflatten)
+from minigan.nn.module import Module, ModuleList, Parameter, Sequential

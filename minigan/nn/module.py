@@ -1,0 +1,228 @@
+"""Module and Parameter: the containers models are built from, with PyTorch's conventions.
+
+A Module registers what is assigned to it: a Parameter becomes a parameter, a Module a child, and
+`register_buffer` names a tensor that is state but not trained (batch norm's running statistics).
+Names are dotted paths ("main.0.weight"), as in a PyTorch state dict.
+"""
+from collections import OrderedDict
+
+import numpy
+
+from minigan import backend
+from minigan.autograd.tensor import Tensor, no_grad
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module trains: requires_grad is on from the start."""
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True):
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models: subclasses set attributes in __init__ and write forward()."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---- registration
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, tensor):
+        """Keep `tensor` as state (saved in state_dict, moved by to()) that is not a trained parameter."""
+        object.__setattr__(self, name, tensor)
+        self._buffers[name] = tensor
+
+    # ---- walking the tree
+
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_parameters(self):
+        for path, module in self.named_modules():
+            for name, p in module._parameters.items():
+                yield (f"{path}.{name}" if path else name), p
+
+    def parameters(self):
+        return (p for _, p in self.named_parameters())
+
+    def named_buffers(self):
+        for path, module in self.named_modules():
+            for name, b in module._buffers.items():
+                if b is not None:
+                    yield (f"{path}.{name}" if path else name), b
+
+    def buffers(self):
+        return (b for _, b in self.named_buffers())
+
+    # ---- modes and gradients
+
+    def train(self, mode=True):
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args):
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    # ---- devices and dtypes
+
+    def to(self, device=None, dtype=None):
+        """Move every parameter and buffer to `device` and/or convert floats to `dtype`, in place
+        (the Parameter objects stay the same, so optimizers made before still hold them)."""
+        if device is not None:
+            backend.check_device(device)
+        for t in list(self.parameters()) + list(self.buffers()):
+            data = t.data if device is None else backend.to_device(t.data, device)
+            if dtype is not None and data.dtype.kind == "f":
+                data = data.astype(dtype)
+            t.data = data
+            t.mark_modified()
+            t.grad = None
+        return self
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    # ---- state
+
+    def state_dict(self):
+        """An ordered dict of name -> Tensor for every parameter and buffer (the live tensors)."""
+        state = OrderedDict(self.named_parameters())
+        state.update(self.named_buffers())
+        return state
+
+    def check_state_dict(self, state, strict=True):
+        """Raise, naming the entry, if `state` does not fit this module; change nothing."""
+        own = self.state_dict()
+        if strict:
+            missing = [k for k in own if k not in state]
+            unexpected = [k for k in state if k not in own]
+            if missing or unexpected:
+                raise KeyError(f"{type(self).__name__}.load_state_dict: missing entries {missing}, "
+                               f"unexpected entries {unexpected}")
+        for name, value in state.items():
+            if name not in own:
+                continue
+            shape = tuple(value.shape)
+            if shape != own[name].shape:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: '{name}' has shape {shape} in the "
+                                 f"state but {own[name].shape} in the model")
+            if numpy.dtype(value.dtype) != own[name].dtype:
+                raise TypeError(f"{type(self).__name__}.load_state_dict: '{name}' has dtype {value.dtype} in "
+                                f"the state but {own[name].dtype} in the model")
+
+    def load_state_dict(self, state, strict=True):
+        """Copy `state` (name -> array or Tensor) into this module's tensors; all-or-nothing."""
+        self.check_state_dict(state, strict)
+        own = self.state_dict()
+        with no_grad():
+            for name, value in state.items():
+                if name in own:
+                    array = value.data if isinstance(value, Tensor) else value
+                    own[name].copy_(backend.to_device(array, own[name].device))
+        return self
+
+    # ---- printing
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, child in self._modules.items():
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        if len(lines) == 1:
+            return lines[0] + ")"
+        return "\n".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied one after another."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        for i, m in enumerate(modules):
+            setattr(self, str(i), m)
+
+    def __getitem__(self, index):
+        return list(self._modules.values())[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module):
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, index):
+        return list(self._modules.values())[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())

@@ -1,0 +1,211 @@
+"""The engine's rules: accumulation, graph freeing, higher-order gradients, no_grad, long graphs, and the
+Tensor API."""
+import numpy
+import pytest
+
+import minigan
+from minigan import Function, Tensor
+from tests.support import leaf
+
+
+def test_backward_accumulates_until_zeroed():
+    x = leaf(numpy.array([1.0, 2.0]))
+    (x * x).sum().backward()
+    (x * x).sum().backward()
+    numpy.testing.assert_array_equal(x.grad.numpy(), [4.0, 8.0])
+    x.zero_grad()
+    (3 * x).sum().backward()
+    numpy.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_a_tensor_used_twice_gets_both_gradients():
+    x = leaf(numpy.array(3.0))
+    y = x * x + x.exp() * x          # x reaches y along four paths
+    y.backward()
+    assert x.grad.item() == pytest.approx(2 * 3 + numpy.exp(3) * 4)
+
+
+def test_backward_twice_without_retain_graph_is_refused():
+    x = leaf(numpy.array(2.0))
+    y = (x * x).tanh()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = leaf(numpy.array(2.0))
+    y = x ** 3
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.item() == pytest.approx(2 * 3 * 4.0)
+
+
+def test_create_graph_gives_second_and_third_derivatives():
+    x = leaf(numpy.array(1.5))
+    y = x ** 4
+    (g,) = minigan.grad(y, x, create_graph=True)
+    (gg,) = minigan.grad(g, x, create_graph=True)
+    (ggg,) = minigan.grad(gg, x)
+    assert (g.item(), gg.item(), ggg.item()) == pytest.approx((4 * 1.5 ** 3, 12 * 1.5 ** 2, 24 * 1.5))
+
+
+def test_backward_with_create_graph_leaves_a_differentiable_grad():
+    x = leaf(numpy.array([0.3, -0.7]))
+    y = (x.tanh() * x).sum()
+    y.backward(create_graph=True)
+    assert x.grad.requires_grad
+    penalty = (x.grad * x.grad).sum()
+    (gp,) = minigan.grad(penalty, x)
+    assert gp.shape == x.shape and numpy.isfinite(gp.numpy()).all()
+
+
+def test_grad_does_not_touch_dot_grad_and_reports_unused_inputs():
+    x, unused = leaf(numpy.array(2.0)), leaf(numpy.array(5.0))
+    y = x * x
+    with pytest.raises(RuntimeError, match="input 1 .* was not used"):
+        minigan.grad(y, [x, unused], retain_graph=True)
+    gx, gu = minigan.grad(y, [x, unused], allow_unused=True)
+    assert gx.item() == 4.0 and gu is None
+    assert x.grad is None
+
+
+def test_grad_of_an_intermediate_tensor():
+    x = leaf(numpy.array(2.0))
+    h = x * 3
+    y = h * h
+    (gh,) = minigan.grad(y, h)
+    assert gh.item() == 12.0
+
+
+def test_a_chain_of_100000_ops_does_not_hit_the_recursion_limit():
+    x = leaf(numpy.array(1.0))
+    y = x
+    for _ in range(100_000):
+        y = y + 1e-5
+    y.backward()
+    assert x.grad.item() == 1.0
+    assert y.item() == pytest.approx(2.0)
+
+
+def test_no_grad_records_nothing():
+    x = leaf(numpy.array([1.0, 2.0]))
+    with minigan.no_grad():
+        y = x * 2
+    assert y.creator is None and not y.requires_grad
+    assert minigan.is_grad_enabled()
+
+
+def test_inputs_without_requires_grad_are_not_tracked():
+    a = minigan.tensor([1.0, 2.0])
+    b = a * 3 + 1
+    assert b.creator is None and not b.requires_grad
+    w = leaf(numpy.array([1.0, 1.0], dtype=numpy.float32))
+    (a * w).sum().backward()
+    assert a.grad is None and w.grad is not None
+
+
+def test_detach_cuts_the_graph():
+    x = leaf(numpy.array(2.0))
+    y = (x * x).detach() * x
+    y.backward()
+    assert x.grad.item() == 4.0  # d/dx (c * x) with c = x*x held constant
+
+
+def test_tensor_basics():
+    t = minigan.tensor([[1.0, 2.0, 3.0]])
+    assert t.shape == (1, 3) and t.ndim == 2 and t.dtype == numpy.float32 and t.device == "cpu"
+    assert t.size() == (1, 3) and t.size(1) == 3 and t.numel() == 3 and len(t) == 1
+    assert isinstance(t.numpy(), numpy.ndarray)
+    assert t.sum().item() == 6.0 and isinstance(t.sum().item(), float)
+    assert minigan.tensor([1, 2]).dtype == numpy.int64
+    assert minigan.tensor(numpy.zeros(2)).dtype == numpy.float64
+    assert "grad_fn=Mul" in repr(leaf(numpy.ones(2)) * 2)
+    with pytest.raises(ValueError, match="one element"):
+        t.item()
+
+
+def test_float32_stays_float32_through_numbers_and_ops():
+    x = leaf(numpy.ones((2, 3), dtype=numpy.float32))
+    y = ((x * 2.5 + 1) ** 2 / 3 - x.exp()).tanh().sigmoid().softmax(1).sum()
+    y.backward()
+    assert y.dtype == numpy.float32 and x.grad.dtype == numpy.float32
+
+
+def test_creation_functions_follow_the_seed():
+    minigan.manual_seed(7)
+    a = minigan.randn(3, 2)
+    minigan.manual_seed(7)
+    b = minigan.randn(3, 2)
+    numpy.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert a.dtype == numpy.float32 and minigan.zeros(2, 3).shape == (2, 3)
+    assert minigan.ones((2,), dtype="float64").dtype == numpy.float64
+
+
+def test_dropout_keeps_the_expectation_and_zeroes_the_rest():
+    x = minigan.ones(100_000)
+    y = minigan.dropout(x, 0.3)
+    kept = y.numpy() != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    numpy.testing.assert_allclose(y.numpy()[kept], 1 / 0.7, rtol=1e-6)
+    assert minigan.dropout(x, 0.3, training=False) is x
+
+
+def test_binary_cross_entropy_with_logits_is_exact_for_huge_logits():
+    x = leaf(numpy.array([1e4, -1e4, 1e4, -1e4], dtype=numpy.float32))
+    t = minigan.tensor([1.0, 0.0, 0.0, 1.0])
+    loss = minigan.binary_cross_entropy_with_logits(x, t, reduction="none")
+    numpy.testing.assert_array_equal(loss.numpy(), [0.0, 0.0, 1e4, 1e4])
+    loss.sum().backward()
+    numpy.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0, -1.0])
+
+
+def test_sum_over_an_empty_axis_is_zero_with_an_empty_gradient():
+    x = leaf(numpy.zeros((0, 3)))
+    y = x.sum(0)
+    numpy.testing.assert_array_equal(y.numpy(), numpy.zeros(3))
+    y.sum().backward()
+    assert x.grad.shape == (0, 3)
+
+
+# --------------------------------------------------------------------------- the public gradient checker
+
+class SquareWithWrongGradient(Function):
+    """y = x**2 with the gradient forgotten by half: what gradcheck exists to catch."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        return gy * self.inputs[0]
+
+
+class SquareWithWrongSecondDerivative(Function):
+    """The right first derivative, computed from constants, so its own derivative is lost."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        return gy * Tensor(2 * self.inputs[0].data)
+
+
+def test_gradcheck_reports_input_element_values_and_relative_error():
+    x = leaf(numpy.array([[1.0, 2.0], [3.0, 4.0]]))
+    with pytest.raises(minigan.GradcheckError) as info:
+        minigan.gradcheck(lambda x: SquareWithWrongGradient()(x), [x])
+    message = str(info.value)
+    assert "input 0" in message and "element" in message and "analytic" in message
+    assert "numeric" in message and "relative error 0.5" in message
+
+
+def test_gradgradcheck_catches_a_backward_built_from_constants():
+    x = leaf(numpy.array([1.0, -2.0]))
+    assert minigan.gradcheck(lambda x: SquareWithWrongSecondDerivative()(x), [x])
+    with pytest.raises(minigan.GradcheckError, match="input 0"):
+        minigan.gradgradcheck(lambda x: SquareWithWrongSecondDerivative()(x), [x])
+
+
+def test_gradcheck_needs_something_to_check():
+    with pytest.raises(ValueError, match="requires_grad"):
+        minigan.gradcheck(lambda x: x * 2, [minigan.tensor([1.0])])
