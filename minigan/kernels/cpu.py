@@ -15,13 +15,13 @@ def _out_size(size, k, s, p, d):
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
-def im2col(x, kernel, stride, padding, dilation, pad_value=0):
+def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
     n, c, h, w = x.shape
     kh, kw = kernel
     sy, sx = stride
     ph, pw = padding
     dy, dx = dilation
-    out_h, out_w = _out_size(h, kh, sy, ph, dy), _out_size(w, kw, sx, pw, dx)
+    out_h, out_w = out_size or (_out_size(h, kh, sy, ph, dy), _out_size(w, kw, sx, pw, dx))
     padded = numpy.full((c, n, h + 2 * ph, w + 2 * pw), pad_value, dtype=x.dtype)  # (c, n, h + 2ph, w + 2pw)
     padded[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
     s_c, s_n, s_h, s_w = padded.strides

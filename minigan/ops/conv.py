@@ -34,11 +34,12 @@ def _matmul(a, b):
     return get_array_module(a).matmul(a, b)
 
 
-def _conv_forward(x, W, geo):
+def _conv_forward(x, W, geo, size=None):
     """y (n, oc, out_h, out_w) = W (g, oc/g, c/g*kh*kw) @ im2col(x) (g, c/g*kh*kw, n*out_h*out_w)."""
     oc, _, kh, kw = W.shape
     n = x.shape[0]
-    col = kernels.im2col(x, (kh, kw), geo.stride, geo.padding, geo.dilation)  # (c, kh, kw, n, out_h, out_w)
+    col = kernels.im2col(x, (kh, kw), geo.stride, geo.padding, geo.dilation,
+                         out_size=size)                                       # (c, kh, kw, n, out_h, out_w)
     out_h, out_w = col.shape[-2:]
     y = _matmul(_grouped(W.reshape(oc, -1), geo.groups), _grouped(col.reshape(-1, n * out_h * out_w), geo.groups))
     return y.reshape(oc, n, out_h, out_w).transpose(1, 0, 2, 3)              # (n, oc, out_h, out_w)
@@ -59,7 +60,8 @@ def _conv_weight(x, gy, kernel, geo):
     """gW (oc, c/g, kh, kw) = gy (g, oc/g, n*out_h*out_w) @ im2col(x)^T (g, n*out_h*out_w, c/g*kh*kw)."""
     n, c = x.shape[:2]
     oc = gy.shape[1]
-    col = kernels.im2col(x, kernel, geo.stride, geo.padding, geo.dilation)    # (c, kh, kw, n, out_h, out_w)
+    col = kernels.im2col(x, kernel, geo.stride, geo.padding, geo.dilation,
+                         out_size=gy.shape[2:])                               # (c, kh, kw, n, out_h, out_w)
     col = _grouped(col.reshape(c * kernel[0] * kernel[1], -1), geo.groups)    # (g, c/g*kh*kw, n*out_h*out_w)
     gy = _grouped(gy.transpose(1, 0, 2, 3).reshape(oc, -1), geo.groups)       # (g, oc/g, n*out_h*out_w)
     gW = _matmul(gy, col.transpose(0, 2, 1))                                  # (g, oc/g, c/g*kh*kw)
@@ -72,13 +74,18 @@ def _add_bias(y, b):
 
 
 class Conv2d(Function):
-    """y = conv2d(x, W) + b  ->  gx = conv_transpose2d(gy, W),  gW = conv2d_weight(x, gy),  gb = sum gy"""
+    """y = conv2d(x, W) + b  ->  gx = conv_transpose2d(gy, W),  gW = conv2d_weight(x, gy),  gb = sum gy
 
-    def __init__(self, geo):
-        self.geo = geo
+    `size`, when given, keeps only the first out_h x out_w outputs. A transposed convolution whose
+    output_padding reaches past the stride (allowed when the dilation is larger) makes an output with rows
+    that no input pixel reaches; the adjoint convolution of it must stop at the input's size.
+    """
+
+    def __init__(self, geo, size=None):
+        self.geo, self.size = geo, size
 
     def forward(self, x, W, b=None):
-        y = _conv_forward(x, W, self.geo)
+        y = _conv_forward(x, W, self.geo, self.size)
         return y if b is None else _add_bias(y, b)
 
     def backward(self, gy):
@@ -102,7 +109,7 @@ class ConvTranspose2d(Function):
 
     def backward(self, gy):
         x, W = self.inputs[:2]
-        gx = Conv2d(self.geo)(gy, W) if x.requires_grad else None
+        gx = Conv2d(self.geo, x.shape[2:])(gy, W) if x.requires_grad else None
         gW = Conv2dWeight(self.geo, W.shape[2:])(gy, x) if W.requires_grad else None
         if len(self.inputs) == 2:
             return gx, gW
@@ -122,7 +129,7 @@ class Conv2dWeight(Function):
     def backward(self, ggW):
         x, gy = self.inputs
         gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, ggW) if x.requires_grad else None
-        ggy = Conv2d(self.geo)(x, ggW) if gy.requires_grad else None
+        ggy = Conv2d(self.geo, gy.shape[2:])(x, ggW) if gy.requires_grad else None
         return gx, ggy
 
 

@@ -1,0 +1,168 @@
+"""conv2d, conv_transpose2d and conv2d_weight: finite differences (first and second order), a plain-loop
+definition, and PyTorch as the oracle in float64 and float32, over configurations drawn by hypothesis."""
+import numpy
+import pytest
+from hypothesis import given, strategies as st
+
+import minigan
+from tests.conv_configs import conv_configs, naive_conv2d, small_conv_configs
+from tests.support import import_torch, leaf
+
+
+def conv_inputs(cfg, seed, transpose=False, dtype=numpy.float64, bias=False):
+    rng = numpy.random.default_rng(seed)
+    x = rng.standard_normal((cfg.n, cfg.c) + cfg.size).astype(dtype)
+    shape = (cfg.c, cfg.oc // cfg.groups) if transpose else (cfg.oc, cfg.c // cfg.groups)
+    W = rng.standard_normal(shape + cfg.kernel).astype(dtype)
+    b = rng.standard_normal(cfg.oc).astype(dtype) if bias else None
+    return x, W, b
+
+
+def conv(cfg):
+    return lambda x, W, b=None: minigan.conv2d(x, W, b, **cfg.kwargs())
+
+
+def conv_t(cfg):
+    return lambda x, W, b=None: minigan.conv_transpose2d(x, W, b, cfg.stride, cfg.padding, cfg.output_padding,
+                                                         cfg.groups, cfg.dilation)
+
+
+# --------------------------------------------------------------------------- against a loop and finite differences
+
+@given(cfg=conv_configs(), seed=st.integers(0, 1000))
+def test_conv2d_forward_matches_the_definition(cfg, seed):
+    x, W, _ = conv_inputs(cfg, seed)
+    y = minigan.conv2d(minigan.tensor(x), minigan.tensor(W), **cfg.kwargs())
+    numpy.testing.assert_allclose(y.numpy(), naive_conv2d(x, W, cfg.stride, cfg.padding, cfg.dilation, cfg.groups),
+                                  rtol=1e-12, atol=1e-12)
+
+
+@given(cfg=conv_configs(), seed=st.integers(0, 1000))
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(cfg, seed):
+    """<conv2d(x, W), y> = <x, conv_transpose2d(y, W)> for every x and y of the right shapes."""
+    rng = numpy.random.default_rng(seed)
+    x, W, _ = conv_inputs(cfg, seed)
+    y = rng.standard_normal((cfg.n, cfg.oc) + cfg.conv_out())
+    forward = minigan.conv2d(minigan.tensor(x), minigan.tensor(W), **cfg.kwargs()).numpy()
+    back = minigan.conv_transpose2d(minigan.tensor(y), minigan.tensor(W), None, cfg.stride, cfg.padding,
+                                    tuple(x.shape[2 + i] - ((y.shape[2 + i] - 1) * cfg.stride[i] - 2 * cfg.padding[i]
+                                          + cfg.dilation[i] * (cfg.kernel[i] - 1) + 1) for i in range(2)),
+                                    cfg.groups, cfg.dilation).numpy()
+    assert numpy.vdot(forward, y) == pytest.approx(numpy.vdot(x, back), rel=1e-10, abs=1e-10)
+
+
+@given(cfg=small_conv_configs(), seed=st.integers(0, 1000), bias=st.booleans())
+def test_conv2d_gradients_match_finite_differences(cfg, seed, bias, device):
+    x, W, b = conv_inputs(cfg, seed, bias=bias)
+    args = [leaf(a, device) for a in (x, W, b) if a is not None]
+    assert minigan.gradcheck(conv(cfg), args)
+    assert minigan.gradgradcheck(conv(cfg), args)
+
+
+@given(cfg=small_conv_configs(), seed=st.integers(0, 1000), bias=st.booleans())
+def test_conv_transpose2d_gradients_match_finite_differences(cfg, seed, bias, device):
+    x, W, b = conv_inputs(cfg, seed, transpose=True, bias=bias)
+    args = [leaf(a, device) for a in (x, W, b) if a is not None]
+    assert minigan.gradcheck(conv_t(cfg), args)
+    assert minigan.gradgradcheck(conv_t(cfg), args)
+
+
+@given(cfg=small_conv_configs(), seed=st.integers(0, 1000))
+def test_conv2d_weight_gradients_match_finite_differences(cfg, seed, device):
+    x, W, _ = conv_inputs(cfg, seed)
+    gy = numpy.random.default_rng(seed + 1).standard_normal((cfg.n, cfg.oc) + cfg.conv_out())
+    f = lambda x, gy: minigan.conv2d_weight(x, gy, W.shape, **cfg.kwargs())  # noqa: E731
+    args = [leaf(x, device), leaf(gy, device)]
+    assert minigan.gradcheck(f, args)
+    assert minigan.gradgradcheck(f, args)
+
+
+# --------------------------------------------------------------------------- against PyTorch
+
+def _torch_compare(ours, theirs, arrays, rtol, atol):
+    """Forward, backward and double backward (through <grads, w>) of ours and theirs on the same arrays."""
+    torch = import_torch()
+    rng = numpy.random.default_rng(0)
+    xs = [leaf(a) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, ty = ours(*xs), theirs(*ts)
+    numpy.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol, err_msg="forward")
+    v = rng.standard_normal(y.shape).astype(arrays[0].dtype)
+    g = minigan.grad(y, xs, minigan.tensor(v), create_graph=True)
+    tg = torch.autograd.grad(ty, ts, torch.tensor(v), create_graph=True)
+    for i, (a, b) in enumerate(zip(g, tg)):
+        numpy.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"grad {i}")
+    ws = [rng.standard_normal(a.shape).astype(a.dtype) for a in arrays]
+    s = sum((gi * minigan.tensor(w)).sum() for gi, w in zip(g, ws))
+    ts_ = sum((gi * torch.tensor(w)).sum() for gi, w in zip(tg, ws))
+    gg = minigan.grad(s, xs, allow_unused=True)
+    tgg = torch.autograd.grad(ts_, ts, allow_unused=True)
+    for i, (a, b) in enumerate(zip(gg, tgg)):
+        a = numpy.zeros(arrays[i].shape) if a is None else a.numpy()
+        b = numpy.zeros(arrays[i].shape) if b is None else b.detach().numpy()
+        numpy.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"double backward {i}")
+
+
+PRECISIONS = [pytest.param(numpy.float64, 1e-10, 1e-10, id="float64"),
+              pytest.param(numpy.float32, 1e-4, 1e-4, id="float32")]
+
+
+@pytest.mark.parametrize("dtype,rtol,atol", PRECISIONS)
+@given(cfg=conv_configs(), seed=st.integers(0, 1000), bias=st.booleans())
+def test_conv2d_matches_torch(cfg, seed, bias, dtype, rtol, atol):
+    torch = import_torch()
+    x, W, b = conv_inputs(cfg, seed, dtype=dtype, bias=bias)
+    arrays = [a for a in (x, W, b) if a is not None]
+    _torch_compare(conv(cfg), lambda x, W, b=None: torch.nn.functional.conv2d(x, W, b, **cfg.kwargs()),
+                   arrays, rtol, atol * 10 if dtype == numpy.float32 else atol)
+
+
+@pytest.mark.parametrize("dtype,rtol,atol", PRECISIONS)
+@given(cfg=conv_configs(), seed=st.integers(0, 1000), bias=st.booleans())
+def test_conv_transpose2d_matches_torch_with_output_padding_and_dilation(cfg, seed, bias, dtype, rtol, atol):
+    torch = import_torch()
+    x, W, b = conv_inputs(cfg, seed, transpose=True, dtype=dtype, bias=bias)
+    arrays = [a for a in (x, W, b) if a is not None]
+    theirs = lambda x, W, b=None: torch.nn.functional.conv_transpose2d(  # noqa: E731
+        x, W, b, cfg.stride, cfg.padding, cfg.output_padding, cfg.groups, cfg.dilation)
+    _torch_compare(conv_t(cfg), theirs, arrays, rtol, atol * 10 if dtype == numpy.float32 else atol)
+
+
+@given(cfg=conv_configs(), seed=st.integers(0, 1000))
+def test_conv2d_weight_matches_torch(cfg, seed):
+    torch = import_torch()
+    x, W, _ = conv_inputs(cfg, seed)
+    gy = numpy.random.default_rng(seed).standard_normal((cfg.n, cfg.oc) + cfg.conv_out())
+    ours = lambda x, gy: minigan.conv2d_weight(x, gy, W.shape, **cfg.kwargs())  # noqa: E731
+    theirs = lambda x, gy: torch.nn.grad.conv2d_weight(x, W.shape, gy, **cfg.kwargs())  # noqa: E731
+    _torch_compare(ours, theirs, [x, gy], 1e-10, 1e-10)
+
+
+def test_float32_stays_float32_through_conv_and_its_gradients():
+    x = leaf(numpy.ones((2, 3, 8, 8), dtype=numpy.float32))
+    W = leaf(numpy.ones((4, 3, 3, 3), dtype=numpy.float32))
+    Wt = leaf(numpy.ones((4, 2, 4, 4), dtype=numpy.float32))
+    y = minigan.conv_transpose2d(minigan.conv2d(x, W, stride=2, padding=1), Wt, stride=2, padding=1)
+    y.sum().backward()
+    assert y.dtype == x.grad.dtype == W.grad.dtype == Wt.grad.dtype == numpy.float32
+
+
+# --------------------------------------------------------------------------- bad configurations
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: minigan.conv2d(minigan.ones(1, 1, 3, 3), minigan.ones(1, 1, 5, 5)), r"too small .* output size would be \(-1, -1\)"),
+    (lambda: minigan.conv_transpose2d(minigan.ones(1, 1, 3, 3), minigan.ones(1, 1, 3, 3), stride=2, output_padding=2),
+     r"output_padding \(2, 2\) must be smaller than stride \(2, 2\) or dilation"),
+    (lambda: minigan.conv2d(minigan.ones(1, 3, 8, 8), minigan.ones(4, 2, 3, 3)),
+     r"input has 3 channels .* weight \(4, 2, 3, 3\) with groups=1 expects 2"),
+    (lambda: minigan.conv2d(minigan.ones(1, 4, 8, 8), minigan.ones(3, 2, 3, 3), groups=2),
+     r"groups=2 must divide both in_channels=4 and out_channels=3"),
+    (lambda: minigan.conv2d(minigan.ones(3, 8, 8), minigan.ones(4, 3, 3, 3)), r"input must be 4-D .* \(3, 8, 8\)"),
+    (lambda: minigan.conv_transpose2d(minigan.ones(3, 8, 8), minigan.ones(3, 4, 3, 3)), r"input must be 4-D"),
+    (lambda: minigan.conv2d(minigan.ones(1, 1, 8, 8), minigan.ones(1, 1, 3, 3), stride=0), r"stride must be at least 1"),
+    (lambda: minigan.conv2d(minigan.ones(1, 1, 8, 8), minigan.ones(1, 1, 3, 3), padding=-1), r"padding must be at least 0"),
+    (lambda: minigan.conv2d(minigan.ones(1, 1, 8, 8), minigan.ones(1, 1, 3, 3), minigan.ones(2)), r"bias has shape \(2,\)"),
+])
+def test_bad_configurations_raise_a_clear_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,0 +1,119 @@
+"""batch_norm (training and eval) and the pools: finite differences, second derivatives, and PyTorch."""
+import numpy
+import pytest
+from hypothesis import given, strategies as st
+
+import minigan
+from tests.support import import_torch, leaf
+
+shapes = st.one_of(
+    st.tuples(st.integers(2, 4), st.integers(1, 3)),
+    st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+).filter(lambda s: numpy.prod(s) // s[1] >= 2)  # training needs two values per channel
+
+
+def bn_inputs(shape, seed, dtype=numpy.float64):
+    rng = numpy.random.default_rng(seed)
+    c = shape[1]
+    return (rng.standard_normal(shape).astype(dtype), (1 + 0.5 * rng.standard_normal(c)).astype(dtype),
+            rng.standard_normal(c).astype(dtype), rng.standard_normal(c).astype(dtype),
+            (0.5 + rng.random(c)).astype(dtype))
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
+@given(shape=shapes, seed=st.integers(0, 1000))
+def test_batch_norm_gradients_match_finite_differences(shape, seed, training, device):
+    x, gamma, beta, mean, var = bn_inputs(shape, seed)
+    running = [minigan.tensor(mean, device=device), minigan.tensor(var, device=device)]
+    f = lambda x, g, b: minigan.batch_norm(x, *running, g, b, training=training, momentum=0.0)  # noqa: E731
+    args = [leaf(a, device) for a in (x, gamma, beta)]
+    assert minigan.gradcheck(f, args)
+    assert minigan.gradgradcheck(f, args)
+
+
+@pytest.mark.parametrize("dtype,tol", [(numpy.float64, 1e-10), (numpy.float32, 1e-4)], ids=["float64", "float32"])
+@pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
+@given(shape=shapes, seed=st.integers(0, 1000))
+def test_batch_norm_matches_torch_including_running_statistics(shape, seed, training, dtype, tol):
+    torch = import_torch()
+    x, gamma, beta, mean, var = bn_inputs(shape, seed, dtype)
+    ours = [leaf(a) for a in (x, gamma, beta)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+    rm, rv = minigan.tensor(mean), minigan.tensor(var)
+    trm, trv = torch.tensor(mean), torch.tensor(var)
+    y = minigan.batch_norm(ours[0], rm, rv, ours[1], ours[2], training, momentum=0.3, eps=1e-3)
+    ty = torch.nn.functional.batch_norm(theirs[0], trm, trv, theirs[1], theirs[2], training, momentum=0.3, eps=1e-3)
+    numpy.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=tol, atol=tol)
+    numpy.testing.assert_allclose(rm.numpy(), trm.numpy(), rtol=tol, atol=tol)
+    numpy.testing.assert_allclose(rv.numpy(), trv.numpy(), rtol=tol, atol=tol)
+    v = numpy.random.default_rng(seed + 1).standard_normal(shape).astype(dtype)
+    g = minigan.grad(y, ours, minigan.tensor(v), create_graph=True)
+    tg = torch.autograd.grad(ty, theirs, torch.tensor(v), create_graph=True)
+    for a, b in zip(g, tg):
+        numpy.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=tol, atol=tol)
+    s = sum((gi * gi).sum() for gi in g)
+    ts = sum((gi * gi).sum() for gi in tg)
+    for a, b in zip(minigan.grad(s, ours, allow_unused=True), torch.autograd.grad(ts, theirs, allow_unused=True)):
+        a = 0 if a is None else a.numpy()
+        b = 0 if b is None else b.detach().numpy()
+        numpy.testing.assert_allclose(a, b, rtol=tol * 10, atol=tol * 10)
+
+
+def test_batch_norm_refuses_bad_input():
+    with pytest.raises(ValueError, match=r"\(n, c\) or \(n, c, h, w\), got shape \(2, 3, 4\)"):
+        minigan.batch_norm(minigan.ones(2, 3, 4), None, None, training=True)
+    with pytest.raises(ValueError, match="more than one value per channel"):
+        minigan.batch_norm(minigan.ones(1, 3), None, None, training=True)
+    with pytest.raises(ValueError, match=r"weight has shape \(2,\), expected \(3,\)"):
+        minigan.batch_norm(minigan.ones(4, 3), None, None, minigan.ones(2), training=True)
+
+
+pool_configs = st.tuples(
+    st.integers(1, 2), st.integers(1, 2), st.integers(2, 6), st.integers(2, 6),  # n, c, h, w
+    st.integers(1, 3), st.integers(1, 3), st.integers(1, 2),                    # kh, kw, stride
+).flatmap(lambda t: st.tuples(st.just(t), st.integers(0, min(t[4], t[5]) // 2))).filter(
+    lambda tp: tp[0][2] + 2 * tp[1] >= tp[0][4] and tp[0][3] + 2 * tp[1] >= tp[0][5])
+
+
+def pool_input(cfg, seed):
+    (n, c, h, w, *_), _ = cfg
+    rng = numpy.random.default_rng(seed)
+    return rng.permutation(n * c * h * w).reshape(n, c, h, w) * 0.1 + 0.01 * rng.standard_normal((n, c, h, w))
+
+
+POOLS = {"max_pool2d": lambda m: m.max_pool2d, "avg_pool2d": lambda m: m.avg_pool2d}
+
+
+@pytest.mark.parametrize("pool", POOLS)
+@given(cfg=pool_configs, seed=st.integers(0, 1000))
+def test_pool_gradients_match_finite_differences(pool, cfg, seed, device):
+    (_, _, _, _, kh, kw, s), p = cfg
+    f = lambda x: POOLS[pool](minigan)(x, (kh, kw), s, p)  # noqa: E731
+    x = leaf(pool_input(cfg, seed), device)  # distinct values: no ties inside a window
+    assert minigan.gradcheck(f, [x], eps=1e-7)
+    assert minigan.gradgradcheck(f, [x], eps=1e-7)
+
+
+@pytest.mark.parametrize("pool", POOLS)
+@given(cfg=pool_configs, seed=st.integers(0, 1000))
+def test_pool_matches_torch(pool, cfg, seed):
+    torch = import_torch()
+    (_, _, _, _, kh, kw, s), p = cfg
+    x = pool_input(cfg, seed)
+    ours, theirs = leaf(x), torch.tensor(x, requires_grad=True)
+    y = POOLS[pool](minigan)(ours, (kh, kw), s, p)
+    ty = POOLS[pool](torch.nn.functional)(theirs, (kh, kw), s, p)
+    numpy.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    v = numpy.random.default_rng(seed).standard_normal(y.shape)
+    (g,) = minigan.grad(y, ours, minigan.tensor(v))
+    (tg,) = torch.autograd.grad(ty, theirs, torch.tensor(v))
+    numpy.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_pools_refuse_bad_input():
+    with pytest.raises(ValueError, match="input must be 4-D"):
+        minigan.max_pool2d(minigan.ones(3, 4, 4), 2)
+    with pytest.raises(ValueError, match="padding .* at most half the kernel"):
+        minigan.avg_pool2d(minigan.ones(1, 1, 4, 4), 2, padding=2)
+    with pytest.raises(ValueError, match="too small"):
+        minigan.max_pool2d(minigan.ones(1, 1, 2, 2), 3)
