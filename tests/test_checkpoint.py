@@ -1,0 +1,132 @@
+"""Checkpoints are atomic, never unpickle, refuse damaged or mismatched files with clear errors, and
+survive a process killed at any moment."""
+import multiprocessing
+import os
+import pickle
+import random
+import signal
+import time
+
+import numpy
+import pytest
+
+import minigan
+from minigan import checkpoint, nn, optim
+
+
+def test_round_trip_of_models_optimizers_and_metadata(tmp_path):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    model(minigan.randn(2, 1, 5, 5)).sum().backward()
+    opt.step()
+    path = tmp_path / "run" / "ck.npz"
+    state = {"model": model.state_dict(), "opt": opt.state_dict(), "step": 7,
+             "rng": minigan.get_rng_state(), "config": {"arch": "dcgan", "lr": 0.01, "sizes": [1, 2]}}
+    checkpoint.save(path, state)
+    loaded = checkpoint.load(path)
+    assert loaded["step"] == 7 and loaded["config"] == state["config"] and loaded["rng"] == state["rng"]
+    for k, v in model.state_dict().items():
+        numpy.testing.assert_array_equal(loaded["model"][k], v.numpy())
+        assert loaded["model"][k].dtype == numpy.float32
+    assert [p.name for p in tmp_path.joinpath("run").iterdir()] == ["ck.npz"]  # no temporary file left
+
+
+def test_a_pickled_payload_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.npz"
+    numpy.savez(path, __meta__=numpy.frombuffer(b"{}", dtype=numpy.uint8),
+                weights=numpy.array([Payload()], dtype=object))
+    with pytest.raises(checkpoint.CheckpointError, match="evil.npz: .*pickled object; refusing"):
+        checkpoint.load(path)
+    assert not marker.exists()
+    with open(tmp_path / "plain.pkl", "wb") as f:  # a bare pickle, not even a zip
+        pickle.dump(Payload(), f)
+    with pytest.raises(checkpoint.CheckpointError, match="plain.pkl"):
+        checkpoint.load(tmp_path / "plain.pkl")
+    assert not marker.exists()
+
+
+def _good_checkpoint(tmp_path):
+    model = nn.Linear(4, 3)
+    path = tmp_path / "good.npz"
+    checkpoint.save(path, {"model": model.state_dict(), "step": 1})
+    return path, model
+
+
+def test_truncated_and_corrupted_files_are_named(tmp_path):
+    path, _ = _good_checkpoint(tmp_path)
+    data = path.read_bytes()
+    (tmp_path / "short.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(checkpoint.CheckpointError, match="short.npz: not a readable checkpoint"):
+        checkpoint.load(tmp_path / "short.npz")
+    flipped = bytearray(data)
+    start = data.index(b"model/weight")  # inside the first array's record: its CRC no longer matches
+    for i in range(start + 200, start + 240):
+        flipped[i] ^= 0xFF
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    with pytest.raises(checkpoint.CheckpointError, match="flipped.npz"):
+        checkpoint.load(tmp_path / "flipped.npz")
+    with pytest.raises(checkpoint.CheckpointError, match="missing.npz: no such checkpoint"):
+        checkpoint.load(tmp_path / "missing.npz")
+    numpy.savez(tmp_path / "foreign.npz", x=numpy.zeros(2))
+    with pytest.raises(checkpoint.CheckpointError, match="foreign.npz: not a minigan checkpoint"):
+        checkpoint.load(tmp_path / "foreign.npz")
+
+
+def test_a_mismatched_model_or_missing_entry_changes_nothing(tmp_path):
+    path, _ = _good_checkpoint(tmp_path)
+    state = checkpoint.load(path)
+    other = nn.Linear(4, 5)
+    before = other.weight.numpy().copy()
+    with pytest.raises(checkpoint.CheckpointError, match=r"good.npz: 'model' does not fit: .*'weight' has shape \(3, 4\)"):
+        checkpoint.restore(path, state, model=other)
+    numpy.testing.assert_array_equal(other.weight.numpy(), before)
+    with pytest.raises(checkpoint.CheckpointError, match="good.npz: the checkpoint has no 'G' entry"):
+        checkpoint.restore(path, state, G=nn.Linear(4, 3))
+    del state["model"]["bias"]
+    with pytest.raises(checkpoint.CheckpointError, match=r"missing entries \['bias'\]"):
+        checkpoint.restore(path, state, model=nn.Linear(4, 3))
+
+
+def test_saving_refuses_what_it_cannot_store_without_pickle(tmp_path):
+    with pytest.raises(TypeError, match="'bad' holds a set"):
+        checkpoint.save(tmp_path / "x.npz", {"bad": {1, 2}})
+    assert not (tmp_path / "x.npz").exists()
+
+
+def _save_forever(path):
+    """Child process: write version k (every array filled with k) for k = 1, 2, ... until killed."""
+    k = 0
+    arrays = {f"w{i}": numpy.zeros(20_000, dtype=numpy.float32) for i in range(8)}
+    while True:
+        k += 1
+        for a in arrays.values():
+            a.fill(k)
+        checkpoint.save(path, {"arrays": arrays, "version": k})
+
+
+def test_a_process_killed_at_random_moments_always_leaves_a_whole_checkpoint(tmp_path):
+    path = tmp_path / "ck.npz"
+    checkpoint.save(path, {"arrays": {f"w{i}": numpy.zeros(20_000, dtype=numpy.float32) for i in range(8)},
+                           "version": 0})
+    context = multiprocessing.get_context("fork")
+    chooser = random.Random(1234)
+    last = 0
+    for _ in range(50):
+        child = context.Process(target=_save_forever, args=(str(path),))
+        child.start()
+        time.sleep(chooser.uniform(0.005, 0.05))
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+        state = checkpoint.load(path)  # must never raise: the old file or the new one, whole
+        version = state["version"]
+        assert all((a == version).all() for a in state["arrays"].values()), "a half-written version"
+        last = max(last, version)
+    assert last > 0  # the children did get to write
+    leftovers = [p for p in os.listdir(tmp_path) if p != "ck.npz"]
+    assert all(p.startswith(".tmp-") for p in leftovers)  # a killed write leaves at most its temporary file

@@ -1,0 +1,155 @@
+"""Modules, layers and initialisers: registration, state dicts, devices and dtypes, and agreement with
+torch.nn layers given the same weights."""
+import math
+
+import numpy
+import pytest
+
+import minigan
+from minigan import nn
+from tests.support import import_torch
+
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU())
+        self.head = nn.ModuleList([nn.Linear(4, 1), nn.Linear(4, 2)])
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.head[0](h), self.head[1](h)
+
+
+def test_modules_register_parameters_buffers_and_children():
+    m = Tiny()
+    names = [n for n, _ in m.named_parameters()]
+    assert names == ["body.0.weight", "body.0.bias", "body.1.weight", "body.1.bias",
+                     "head.0.weight", "head.0.bias", "head.1.weight", "head.1.bias"]
+    assert [n for n, _ in m.named_buffers()] == ["body.1.running_mean", "body.1.running_var"]
+    assert len(list(m.children())) == 2
+    assert all(p.requires_grad for p in m.parameters())
+    assert "(body): Sequential(" in repr(m) and "Linear(in_features=3, out_features=4, bias=True)" in repr(m)
+
+
+def test_train_eval_and_zero_grad():
+    m = Tiny()
+    a, b = m(minigan.randn(5, 3))
+    (a.sum() + b.sum()).backward()
+    assert all(p.grad is not None for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+    m.eval()
+    assert not any(mod.training for mod in m.modules())
+    m.train()
+    assert all(mod.training for mod in m.modules())
+
+
+def test_state_dict_round_trip_and_strict_loading_changes_nothing_on_error():
+    a, b = Tiny(), Tiny()
+    b.load_state_dict({k: v.numpy() for k, v in a.state_dict().items()})
+    for (_, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
+        numpy.testing.assert_array_equal(p.numpy(), q.numpy())
+    before = {k: v.numpy().copy() for k, v in b.state_dict().items()}
+    state = {k: v.numpy() * 0 for k, v in a.state_dict().items()}
+    state["head.1.weight"] = numpy.zeros((3, 4), dtype=numpy.float32)
+    with pytest.raises(ValueError, match=r"'head.1.weight' has shape \(3, 4\) in the state but \(2, 4\)"):
+        b.load_state_dict(state)
+    del state["head.1.weight"]
+    with pytest.raises(KeyError, match="missing entries \\['head.1.weight'\\]"):
+        b.load_state_dict(state)
+    for k, v in b.state_dict().items():
+        numpy.testing.assert_array_equal(v.numpy(), before[k])
+
+
+def test_to_dtype_keeps_parameter_identity_for_optimizers():
+    m = nn.Linear(2, 2)
+    p = m.weight
+    m.double()
+    assert m.weight is p and p.dtype == numpy.float64
+    assert m(minigan.ones(1, 2, dtype="float64")).dtype == numpy.float64
+
+
+def test_default_initialisation_follows_torch_bounds():
+    minigan.manual_seed(0)
+    lin = nn.Linear(400, 50)
+    conv = nn.Conv2d(8, 16, 3)
+    convt = nn.ConvTranspose2d(8, 6, 4, groups=2)
+    for layer, fan_in in ((lin, 400), (conv, 8 * 9), (convt, 3 * 16)):
+        bound = 1 / math.sqrt(fan_in)  # kaiming_uniform(a=sqrt(5)) gives exactly this bound
+        w = layer.weight.numpy()
+        assert numpy.abs(w).max() <= bound and numpy.abs(w).max() > 0.95 * bound
+        assert abs(w.std() - bound / math.sqrt(3)) < 0.1 * bound
+        assert numpy.abs(layer.bias.numpy()).max() <= bound
+
+
+def test_initialisers():
+    t = minigan.zeros(200, 300)
+    nn.init.normal_(t, 1.0, 0.02)
+    assert abs(t.numpy().mean() - 1.0) < 1e-3 and abs(t.numpy().std() - 0.02) < 1e-3
+    nn.init.xavier_uniform_(t)
+    assert numpy.abs(t.numpy()).max() <= math.sqrt(6 / 500)
+    nn.init.kaiming_normal_(t, nonlinearity="relu")
+    assert abs(t.numpy().std() - math.sqrt(2 / 300)) < 0.01 * math.sqrt(2 / 300) * 10
+    nn.init.constant_(t, 3.0)
+    assert (t.numpy() == 3).all()
+    minigan.manual_seed(3)
+    a = nn.init.uniform_(minigan.zeros(4))
+    minigan.manual_seed(3)
+    b = nn.init.uniform_(minigan.zeros(4))
+    numpy.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def _copy_into_torch(ours, theirs, torch):
+    with torch.no_grad():
+        for (name, p), (tname, tp) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+            assert name == tname
+            tp.copy_(torch.tensor(p.numpy()))
+
+
+LAYERS = {
+    "Linear": lambda m: m.Linear(5, 3),
+    "Conv2d": lambda m: m.Conv2d(4, 6, (3, 2), stride=2, padding=1, groups=2),
+    "ConvTranspose2d": lambda m: m.ConvTranspose2d(4, 6, 4, stride=2, padding=1, output_padding=1, groups=2),
+    "BatchNorm1d": lambda m: m.BatchNorm1d(5),
+    "BatchNorm2d": lambda m: m.BatchNorm2d(4),
+    "Sequential": lambda m: m.Sequential(m.Flatten(), m.Linear(4 * 5 * 5, 8), m.LeakyReLU(0.2), m.Unflatten(1, (2, 4)),
+                                         m.Tanh(), m.Sigmoid()),
+}
+INPUTS = {"Linear": (4, 5), "BatchNorm1d": (6, 5)}
+
+
+@pytest.mark.parametrize("name", LAYERS)
+@pytest.mark.parametrize("training", [True, False])
+def test_layers_match_torch_given_the_same_weights(name, training):
+    torch = import_torch()
+    ours, theirs = LAYERS[name](nn), LAYERS[name](torch.nn)
+    _copy_into_torch(ours, theirs, torch)
+    ours.train(training)
+    theirs.train(training)
+    x = numpy.random.default_rng(0).standard_normal(INPUTS.get(name, (3, 4, 5, 5))).astype(numpy.float32)
+    y, ty = ours(minigan.tensor(x)), theirs(torch.tensor(x))
+    numpy.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    y.sum().backward()
+    ty.sum().backward()
+    for (n, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        numpy.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-4, err_msg=n)
+    for (n, b), (_, tb) in zip(ours.named_buffers(), [(k, v) for k, v in theirs.named_buffers() if v.dtype.is_floating_point]):
+        numpy.testing.assert_allclose(b.numpy(), tb.numpy(), rtol=1e-5, atol=1e-6, err_msg=n)
+
+
+def test_embedding_dropout_and_their_errors():
+    emb = nn.Embedding(10, 3)
+    out = emb(minigan.tensor([1, 1, 9]))
+    assert out.shape == (3, 3)
+    out.sum().backward()
+    numpy.testing.assert_array_equal(emb.weight.grad.numpy()[1], [2, 2, 2])
+    with pytest.raises(IndexError, match=r"indices must be in \[0, 10\)"):
+        emb(minigan.tensor([10]))
+    drop = nn.Dropout(0.5).eval()
+    x = minigan.ones(10)
+    assert drop(x) is x
+    with pytest.raises(ValueError, match="p must be in"):
+        nn.Dropout(1.5)
+    with pytest.raises(ValueError, match="expected a 4-D input"):
+        nn.BatchNorm2d(3)(minigan.ones(2, 3))
