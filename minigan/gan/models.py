@@ -1,0 +1,180 @@
+"""The two players: MLP (Goodfellow et al., 2014) and DCGAN (Radford et al., 2015), plain or conditional.
+
+Every generator maps noise z of shape (n, nz) (and, when conditional, class labels (n,)) to images
+(n, channels, size, size) in [-1, 1]; every discriminator maps images (and labels) to one logit per image,
+shape (n,). The logit is returned raw: the losses take log-sigmoids through softplus (gan/losses.py).
+
+Conditional models (Mirza and Osindero, 2014) embed the label and join it to the generator's noise, and to the
+discriminator's input (for the DCGAN as one extra image-sized channel).
+
+`config` holds what builds a model, so a checkpoint can rebuild its players (`build_models`).
+"""
+import math
+
+from minigan import nn, ops
+
+NUM_CLASSES = 10
+
+
+# --------------------------------------------------------------------------- MLP players
+
+class MLPGenerator(nn.Module):
+    """z -> Linear-ReLU -> Linear-ReLU -> Linear-tanh -> image (hidden widths 256, 512)."""
+
+    def __init__(self, nz=100, image_size=28, channels=1, conditional=False, hidden=(256, 512)):
+        super().__init__()
+        self.nz, self.image_size, self.channels, self.conditional = nz, image_size, channels, conditional
+        self.label_embedding = nn.Embedding(NUM_CLASSES, NUM_CLASSES) if conditional else None
+        width = nz + (NUM_CLASSES if conditional else 0)
+        layers = []
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers += [nn.Linear(width, channels * image_size * image_size), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z, labels=None):
+        z = _join_label(self, z, labels)
+        return self.main(z).reshape(z.shape[0], self.channels, self.image_size, self.image_size)
+
+
+class MLPDiscriminator(nn.Module):
+    """image -> Linear-ReLU-Dropout -> Linear-ReLU-Dropout -> Linear -> logit (hidden widths 512, 256)."""
+
+    def __init__(self, image_size=28, channels=1, conditional=False, hidden=(512, 256), dropout=0.3):
+        super().__init__()
+        self.conditional = conditional
+        self.label_embedding = nn.Embedding(NUM_CLASSES, NUM_CLASSES) if conditional else None
+        width = channels * image_size * image_size + (NUM_CLASSES if conditional else 0)
+        layers = []
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x, labels=None):
+        x = _join_label(self, x.flatten(1), labels)
+        return self.main(x).reshape(-1)
+
+
+def _join_label(model, h, labels):
+    """(n, features) -> (n, features + classes) with the label's embedding appended; unchanged if unconditional."""
+    if not model.conditional:
+        if labels is not None:
+            raise ValueError(f"{type(model).__name__} is not conditional: do not pass labels")
+        return h
+    if labels is None:
+        raise ValueError(f"{type(model).__name__} is conditional: pass the class labels")
+    return ops.cat([h, model.label_embedding(labels)], 1)
+
+
+# --------------------------------------------------------------------------- DCGAN players
+
+def _dcgan_plan(image_size):
+    """(start size, number of stride-2 layers): 28 = 7 * 2**2, 32 = 4 * 2**3, 64 = 4 * 2**4."""
+    plans = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
+    if image_size not in plans:
+        raise ValueError(f"DCGAN: image_size must be one of {sorted(plans)}, got {image_size}")
+    return plans[image_size]
+
+
+class DCGANGenerator(nn.Module):
+    """z (n, nz) -> (n, nz, 1, 1) -> ConvTranspose(start x start) -> [ConvTranspose stride 2] x ups -> tanh.
+
+    For 28 x 28 and the defaults this is the reference generator of shared/reference_dcgan.md:
+    100 -> 256 @ 7x7 -> 128 @ 14x14 -> 1 @ 28x28; batch norm and ReLU after every layer but the last.
+    Channels halve at each stride-2 layer, starting from ngf * 2**ups.
+    """
+
+    def __init__(self, nz=100, ngf=64, image_size=28, channels=1, conditional=False):
+        super().__init__()
+        self.nz, self.conditional = nz, conditional
+        start, ups = _dcgan_plan(image_size)
+        self.label_embedding = nn.Embedding(NUM_CLASSES, NUM_CLASSES) if conditional else None
+        width = ngf * 2 ** ups
+        layers = [nn.ConvTranspose2d(nz + (NUM_CLASSES if conditional else 0), width, start, 1, 0, bias=False),
+                  nn.BatchNorm2d(width), nn.ReLU()]
+        for _ in range(ups - 1):
+            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width // 2), nn.ReLU()]
+            width //= 2
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+        dcgan_init_(self)
+
+    def forward(self, z, labels=None):
+        z = _join_label(self, z, labels)
+        return self.main(z.reshape(z.shape[0], z.shape[1], 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """image -> [Conv stride 2, LeakyReLU(0.2)] x downs (batch norm on all but the first) -> Conv(start) -> logit.
+
+    For 28 x 28 and the defaults this is the reference discriminator: 1 -> 64 @ 14x14 -> 128 @ 7x7 -> 1 @ 1x1.
+    A conditional discriminator reads one more input channel: the label's embedding as an image.
+    """
+
+    def __init__(self, ndf=64, image_size=28, channels=1, conditional=False):
+        super().__init__()
+        self.conditional, self.image_size = conditional, image_size
+        start, downs = _dcgan_plan(image_size)
+        self.label_embedding = nn.Embedding(NUM_CLASSES, image_size * image_size) if conditional else None
+        width = ndf
+        layers = [nn.Conv2d(channels + (1 if conditional else 0), width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2)]
+        for _ in range(downs - 1):
+            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width * 2), nn.LeakyReLU(0.2)]
+            width *= 2
+        layers.append(nn.Conv2d(width, 1, start, 1, 0, bias=False))
+        self.main = nn.Sequential(*layers)
+        dcgan_init_(self)
+
+    def forward(self, x, labels=None):
+        if self.conditional:
+            if labels is None:
+                raise ValueError("DCGANDiscriminator is conditional: pass the class labels")
+            plane = self.label_embedding(labels).reshape(x.shape[0], 1, self.image_size, self.image_size)
+            x = ops.cat([x, plane], 1)
+        elif labels is not None:
+            raise ValueError("DCGANDiscriminator is not conditional: do not pass labels")
+        return self.main(x).reshape(-1)
+
+
+def dcgan_init_(model):
+    """Radford et al.: convolution weights ~ N(0, 0.02); batch-norm scales ~ N(1, 0.02), shifts 0."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    return model
+
+
+# --------------------------------------------------------------------------- building from a config
+
+ARCHS = ("dcgan", "mlp")
+
+
+def default_config(**overrides):
+    config = {"arch": "dcgan", "nz": 100, "ngf": 64, "ndf": 64, "image_size": 28, "channels": 1,
+              "conditional": False}
+    unknown = set(overrides) - set(config)
+    if unknown:
+        raise ValueError(f"unknown model settings {sorted(unknown)}")
+    config.update(overrides)
+    return config
+
+
+def build_models(config):
+    """(generator, discriminator) described by `config` (see default_config)."""
+    arch = config["arch"]
+    common = dict(image_size=config["image_size"], channels=config["channels"], conditional=config["conditional"])
+    if arch == "dcgan":
+        return (DCGANGenerator(config["nz"], config["ngf"], **common), DCGANDiscriminator(config["ndf"], **common))
+    if arch == "mlp":
+        return MLPGenerator(config["nz"], **common), MLPDiscriminator(**common)
+    raise ValueError(f"unknown architecture {arch!r}: expected one of {ARCHS}")
+
+
+def count_parameters(model):
+    return sum(math.prod(p.shape) for p in model.parameters())

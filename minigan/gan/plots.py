@@ -1,0 +1,70 @@
+"""Pictures of a run: image grids and the curves of the two players' game (matplotlib)."""
+import math
+import os
+
+import numpy
+
+
+def _matplotlib():
+    import matplotlib
+    matplotlib.use("Agg")  # files only: no window, works on machines without a screen
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def tile(images, nrow=None, pad=2):
+    """(n, c, h, w) images in [-1, 1] -> one (H, W) or (H, W, 3) array in [0, 1], nrow images per row."""
+    images = numpy.asarray(images, dtype=numpy.float32)
+    n, c, h, w = images.shape
+    nrow = nrow or int(math.ceil(math.sqrt(n)))
+    rows = int(math.ceil(n / nrow))
+    canvas = numpy.ones((c, rows * (h + pad) + pad, nrow * (w + pad) + pad), dtype=numpy.float32)
+    for i in range(n):
+        r, q = divmod(i, nrow)
+        y, x = pad + r * (h + pad), pad + q * (w + pad)
+        canvas[:, y:y + h, x:x + w] = (images[i] + 1) / 2
+    canvas = canvas.clip(0, 1)
+    return canvas[0] if c == 1 else canvas.transpose(1, 2, 0)
+
+
+def save_grid(images, path, nrow=None):
+    """Write images (n, c, h, w) in [-1, 1] as one PNG grid."""
+    plt = _matplotlib()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    grid = tile(images, nrow)
+    plt.imsave(path, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+    return path
+
+
+def plot_curves(rows, path, extra=()):
+    """The losses, D(x) and D(G(z)) (before and after the D step), and the gradient norms over steps.
+    `rows`: dicts with a "step" key and the logged figures (as written to log.csv)."""
+    plt = _matplotlib()
+    steps = [r["step"] for r in rows]
+    panels = [("losses", ["loss_D", "loss_G"]),
+              ("discriminator outputs", ["D(x)", "D(G(z)) before D step", "D(G(z)) after D step"]),
+              ("gradient norms", ["grad_norm_D", "grad_norm_G"])] + list(extra)
+    panels = [(title, [k for k in keys if rows and k in rows[0]]) for title, keys in panels]
+    panels = [p for p in panels if p[1]]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels)), sharex=True)
+    for ax, (title, keys) in zip(numpy.atleast_1d(axes), panels):
+        for key in keys:
+            values = numpy.array([float(r[key]) for r in rows])
+            ax.plot(steps, values, lw=0.6, alpha=0.35)
+            ax.plot(steps, _smooth(values), lw=1.5, label=key, color=ax.lines[-1].get_color())
+        ax.set_title(title)
+        ax.legend(loc="upper right", fontsize=8)
+        ax.grid(alpha=0.3)
+    numpy.atleast_1d(axes)[-1].set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _smooth(values, window=25):
+    if len(values) < window:
+        return values
+    kernel = numpy.ones(window) / window
+    padded = numpy.concatenate([numpy.full(window - 1, values[0]), values])
+    return numpy.convolve(padded, kernel, mode="valid")
