@@ -15,14 +15,14 @@ def _impl(array):
 
 
 def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
-    """(n, c, h, w) -> (c, kh, kw, n, out_h, out_w): every input patch a convolution window sees
+    """(n, c, h, w) -> (c, kh, kw, out_h, out_w, n): every input patch a convolution window sees
     (padding filled with `pad_value`: 0 for convolutions, -inf for max pooling). `out_size` keeps only the
     first out_h x out_w windows; the adjoint of a transposed convolution with output_padding needs that."""
     return _impl(x).im2col(x, kernel, stride, padding, dilation, pad_value, out_size)
 
 
 def col2im(col, size, stride, padding, dilation):
-    """(c, kh, kw, n, out_h, out_w) -> (n, c, h, w): the adjoint of im2col, adding overlapping windows."""
+    """(c, kh, kw, out_h, out_w, n) -> (n, c, h, w): the adjoint of im2col, adding overlapping windows."""
     return _impl(col).col2im(col, size, stride, padding, dilation)
 
 

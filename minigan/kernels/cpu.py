@@ -3,9 +3,14 @@
 Shape letters: n batch, c channels, h, w input height and width, kh, kw kernel, sy, sx stride,
 ph, pw padding, dy, dx dilation, out_h, out_w output height and width.
 
-The column layout (c, kh, kw, n, out_h, out_w) puts the channel-and-offset axes first and the
-batch-and-pixel axes last, so a convolution is one matrix product W (oc, c*kh*kw) @ col (c*kh*kw, n*out_h*out_w)
-with no transpose of the large operand, and col2im adds contiguous (c, n, out_h, out_w) blocks.
+The column layout is (c, kh, kw, out_h, out_w, n), with the batch axis last. Then:
+  * a convolution is one matrix product W (oc, c*kh*kw) @ col (c*kh*kw, out_h*out_w*n), whose result
+    (oc, out_h, out_w, n) is the output, viewed as (n, oc, out_h, out_w) without a copy;
+  * every copy (im2col) and every add (col2im) moves runs of n contiguous numbers. With the batch axis
+    anywhere else the innermost runs would be out_w numbers long (7 in the DCGAN), and NumPy's per-run
+    overhead would cost more than the arithmetic.
+Activations therefore live in memory as (c, h, w, n) while their shape reads (n, c, h, w); NumPy's
+elementwise ops keep that order, and the next im2col reads it without a transpose copy.
 """
 import numpy
 from numpy.lib.stride_tricks import as_strided
@@ -22,27 +27,30 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
     ph, pw = padding
     dy, dx = dilation
     out_h, out_w = out_size or (_out_size(h, kh, sy, ph, dy), _out_size(w, kw, sx, pw, dx))
-    padded = numpy.full((c, n, h + 2 * ph, w + 2 * pw), pad_value, dtype=x.dtype)  # (c, n, h + 2ph, w + 2pw)
-    padded[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-    s_c, s_n, s_h, s_w = padded.strides
-    # Window (i, j) at output pixel (y, x) reads padded[c, n, y*sy + i*dy, x*sx + j*dx]: the strides say so.
-    windows = as_strided(padded, shape=(c, kh, kw, n, out_h, out_w),
-                         strides=(s_c, dy * s_h, dx * s_w, s_n, sy * s_h, sx * s_w), writeable=False)
-    return numpy.ascontiguousarray(windows)                                  # (c, kh, kw, n, out_h, out_w)
+    if ph or pw or pad_value:
+        padded = numpy.full((c, h + 2 * ph, w + 2 * pw, n), pad_value, dtype=x.dtype)  # (c, h + 2ph, w + 2pw, n)
+        padded[:, ph:ph + h, pw:pw + w] = x.transpose(1, 2, 3, 0)
+    else:
+        padded = numpy.ascontiguousarray(x.transpose(1, 2, 3, 0))          # (c, h, w, n), free if already so
+    s_c, s_h, s_w, s_n = padded.strides
+    # Window (i, j) at output pixel (y, x) reads padded[c, y*sy + i*dy, x*sx + j*dx, n]: the strides say so.
+    windows = as_strided(padded, shape=(c, kh, kw, out_h, out_w, n),
+                         strides=(s_c, dy * s_h, dx * s_w, sy * s_h, sx * s_w, s_n), writeable=False)
+    return numpy.ascontiguousarray(windows)                                  # (c, kh, kw, out_h, out_w, n)
 
 
 def col2im(col, size, stride, padding, dilation):
-    c, kh, kw, n, out_h, out_w = col.shape
+    c, kh, kw, out_h, out_w, n = col.shape
     h, w = size
     sy, sx = stride
     ph, pw = padding
     dy, dx = dilation
-    padded = numpy.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=col.dtype)                # (c, n, h + 2ph, w + 2pw)
+    padded = numpy.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=col.dtype)  # (c, h + 2ph, w + 2pw, n)
     for i in range(kh):          # one strided add per kernel offset; each covers every channel and pixel
         for j in range(kw):
             y0, x0 = i * dy, j * dx
-            padded[:, :, y0:y0 + sy * out_h:sy, x0:x0 + sx * out_w:sx] += col[:, i, j]
-    return padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)          # (n, c, h, w), a view
+            padded[:, y0:y0 + sy * out_h:sy, x0:x0 + sx * out_w:sx] += col[:, i, j]
+    return padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)            # (n, c, h, w), a view
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,

@@ -35,14 +35,13 @@ def _matmul(a, b):
 
 
 def _conv_forward(x, W, geo, size=None):
-    """y (n, oc, out_h, out_w) = W (g, oc/g, c/g*kh*kw) @ im2col(x) (g, c/g*kh*kw, n*out_h*out_w)."""
+    """y (n, oc, out_h, out_w) = W (g, oc/g, c/g*kh*kw) @ im2col(x) (g, c/g*kh*kw, out_h*out_w*n)."""
     oc, _, kh, kw = W.shape
-    n = x.shape[0]
     col = kernels.im2col(x, (kh, kw), geo.stride, geo.padding, geo.dilation,
-                         out_size=size)                                       # (c, kh, kw, n, out_h, out_w)
-    out_h, out_w = col.shape[-2:]
-    y = _matmul(_grouped(W.reshape(oc, -1), geo.groups), _grouped(col.reshape(-1, n * out_h * out_w), geo.groups))
-    return y.reshape(oc, n, out_h, out_w).transpose(1, 0, 2, 3)              # (n, oc, out_h, out_w)
+                         out_size=size)                                       # (c, kh, kw, out_h, out_w, n)
+    out_h, out_w, n = col.shape[-3:]
+    y = _matmul(_grouped(W.reshape(oc, -1), geo.groups), _grouped(col.reshape(-1, out_h * out_w * n), geo.groups))
+    return y.reshape(oc, out_h, out_w, n).transpose(3, 0, 1, 2)              # (n, oc, out_h, out_w)
 
 
 def _conv_transpose_forward(x, W, size, geo):
@@ -51,19 +50,19 @@ def _conv_transpose_forward(x, W, size, geo):
     n, _, h, w = x.shape
     g = geo.groups
     Wt = W.reshape(g, c // g, oc_g * kh * kw).transpose(0, 2, 1)              # (g, oc/g*kh*kw, c/g)
-    x_cols = x.transpose(1, 0, 2, 3).reshape(g, c // g, n * h * w)            # (g, c/g, n*h*w)
-    col = _matmul(Wt, x_cols).reshape(g * oc_g, kh, kw, n, h, w)              # (oc, kh, kw, n, h, w)
+    x_cols = x.transpose(1, 2, 3, 0).reshape(g, c // g, h * w * n)            # (g, c/g, h*w*n)
+    col = _matmul(Wt, x_cols).reshape(g * oc_g, kh, kw, h, w, n)              # (oc, kh, kw, h, w, n)
     return kernels.col2im(col, size, geo.stride, geo.padding, geo.dilation)   # (n, oc, out_h, out_w)
 
 
 def _conv_weight(x, gy, kernel, geo):
-    """gW (oc, c/g, kh, kw) = gy (g, oc/g, n*out_h*out_w) @ im2col(x)^T (g, n*out_h*out_w, c/g*kh*kw)."""
-    n, c = x.shape[:2]
+    """gW (oc, c/g, kh, kw) = gy (g, oc/g, out_h*out_w*n) @ im2col(x)^T (g, out_h*out_w*n, c/g*kh*kw)."""
+    c = x.shape[1]
     oc = gy.shape[1]
     col = kernels.im2col(x, kernel, geo.stride, geo.padding, geo.dilation,
-                         out_size=gy.shape[2:])                               # (c, kh, kw, n, out_h, out_w)
-    col = _grouped(col.reshape(c * kernel[0] * kernel[1], -1), geo.groups)    # (g, c/g*kh*kw, n*out_h*out_w)
-    gy = _grouped(gy.transpose(1, 0, 2, 3).reshape(oc, -1), geo.groups)       # (g, oc/g, n*out_h*out_w)
+                         out_size=gy.shape[2:])                               # (c, kh, kw, out_h, out_w, n)
+    col = _grouped(col.reshape(c * kernel[0] * kernel[1], -1), geo.groups)    # (g, c/g*kh*kw, out_h*out_w*n)
+    gy = _grouped(gy.transpose(1, 2, 3, 0).reshape(oc, -1), geo.groups)       # (g, oc/g, out_h*out_w*n)
     gW = _matmul(gy, col.transpose(0, 2, 1))                                  # (g, oc/g, c/g*kh*kw)
     return gW.reshape(oc, c // geo.groups, *kernel)
 

@@ -42,14 +42,14 @@ class WindowGather(Function):
     reads_inputs = False
 
     def __init__(self, geo, winners):
-        self.geo, self.winners = geo, winners  # winners: (c, 1, n, out_h, out_w) index into kh*kw
+        self.geo, self.winners = geo, winners  # winners: (c, 1, out_h, out_w, n) index into kh*kw
 
     def forward(self, x):
         kernel, stride, padding, dilation = self.geo
-        col = kernels.im2col(x, kernel, stride, padding, dilation)          # (c, kh, kw, n, out_h, out_w)
-        col = col.reshape(col.shape[0], -1, *col.shape[3:])                  # (c, kh*kw, n, out_h, out_w)
+        col = kernels.im2col(x, kernel, stride, padding, dilation)          # (c, kh, kw, out_h, out_w, n)
+        col = col.reshape(col.shape[0], -1, *col.shape[3:])                  # (c, kh*kw, out_h, out_w, n)
         xp = get_array_module(x)
-        return xp.take_along_axis(col, self.winners, axis=1)[:, 0].transpose(1, 0, 2, 3)  # (n, c, out_h, out_w)
+        return xp.take_along_axis(col, self.winners, axis=1)[:, 0].transpose(3, 0, 1, 2)  # (n, c, out_h, out_w)
 
     def backward(self, gy):
         return WindowScatter(self.geo, self.winners, self.inputs[0].shape[2:])(gy)
@@ -65,10 +65,10 @@ class WindowScatter(Function):
     def forward(self, gy):
         kernel, stride, padding, dilation = self.geo
         xp = get_array_module(gy)
-        c, _, n, out_h, out_w = self.winners.shape
-        col = xp.zeros((c, kernel[0] * kernel[1], n, out_h, out_w), dtype=gy.dtype)
-        xp.put_along_axis(col, self.winners, gy.transpose(1, 0, 2, 3)[:, None], axis=1)
-        return kernels.col2im(col.reshape(c, *kernel, n, out_h, out_w), self.size, stride, padding, dilation)
+        c, _, out_h, out_w, n = self.winners.shape
+        col = xp.zeros((c, kernel[0] * kernel[1], out_h, out_w, n), dtype=gy.dtype)
+        xp.put_along_axis(col, self.winners, gy.transpose(1, 2, 3, 0)[:, None], axis=1)
+        return kernels.col2im(col.reshape(c, *kernel, out_h, out_w, n), self.size, stride, padding, dilation)
 
     def backward(self, ggx):
         return WindowGather(self.geo, self.winners)(ggx)
@@ -77,7 +77,7 @@ class WindowScatter(Function):
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
     """The largest element of each window (padding never wins), as torch.nn.functional.max_pool2d."""
     geo = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation)
-    col = kernels.im2col(input.data, *geo, pad_value=-float("inf"))        # (c, kh, kw, n, out_h, out_w)
-    col = col.reshape(col.shape[0], -1, *col.shape[3:])                      # (c, kh*kw, n, out_h, out_w)
-    winners = col.argmax(axis=1)[:, None]                                    # (c, 1, n, out_h, out_w)
+    col = kernels.im2col(input.data, *geo, pad_value=-float("inf"))        # (c, kh, kw, out_h, out_w, n)
+    col = col.reshape(col.shape[0], -1, *col.shape[3:])                      # (c, kh*kw, out_h, out_w, n)
+    winners = col.argmax(axis=1)[:, None]                                    # (c, 1, out_h, out_w, n)
     return WindowGather(geo, winners)(input)
