@@ -216,8 +216,9 @@ class Sigmoid(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        e = xp.exp(-abs(x))  # in (0, 1]: never overflows, and keeps precision for large negative x
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        # exp(min(x, 0)) / (1 + exp(-|x|)): both exponents are <= 0, so nothing overflows, and for large
+        # negative x the tiny result keeps its relative precision (1 - 1/(1 + e) would not).
+        return xp.exp(xp.minimum(x, 0)) / (1 + xp.exp(-abs(x)))
 
     def backward(self, gy):
         y = self.output()
@@ -242,12 +243,18 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        return xp.where(x > 0, x, x * x.dtype.type(self.slope))
+        y = xp.multiply(x, x.dtype.type(self.slope), out=xp.empty_like(x))
+        if 0 <= self.slope <= 1:                 # then max(x, slope x) is the function: two fast passes
+            return xp.maximum(x, y, out=y)
+        return xp.where(x > 0, x, y)
 
     def backward(self, gy):
         x = self.inputs[0].data
-        xp = backend.get_array_module(x)
-        return gy * constant_like(xp.where(x > 0, 1.0, self.slope), gy)
+        slope = x.dtype.type(self.slope)
+        scale = (x > 0).astype(x.dtype)          # 1 where x > 0, else 0 ...
+        scale *= 1 - slope
+        scale += slope                           # ... then 1 where x > 0, else slope
+        return gy * Tensor(scale)
 
 
 class Softplus(Function):

@@ -1,0 +1,204 @@
+"""One whole training step of the reference DCGAN (shared/reference_dcgan.md), minigan against PyTorch.
+
+    python benchmarks/bench_step.py                       # CPU, B = 64 and 128
+    python benchmarks/bench_step.py --device cuda --batch-sizes 64 512
+
+A step: G makes a fake batch; D is updated on a real batch and the fake batch (each through D on its own);
+G is updated through D on the same fake batch, with D's parameters frozen for that pass (both frameworks
+alike). Both run the same recipe on the same data, interleaved step by step in one process, so that a
+slower or busier moment of the machine costs both equally. Prints the median ms per step, the ratio
+minigan / PyTorch (below 1: minigan is faster), the GFLOP/s of the step's matrix work against NumPy's own
+float32 matmul peak measured in the same run, and the peak memory of each (measured in a child process each).
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy
+
+import minigan
+from minigan import data, gan, optim
+
+NZ = 100
+
+
+# --------------------------------------------------------------------------- the two contestants
+
+def minigan_step_fn(batch_size, device, seed=0):
+    minigan.manual_seed(seed)
+    G, D = gan.build_models(gan.default_config())
+    G.to(device)
+    D.to(device)
+    opt_G = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_D = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    batches = data.Batches(*data.load_embedded(), batch_size, seed=seed, device=device)
+
+    def step():
+        figures = gan.train_step(G, D, opt_G, opt_D, batches, NZ)
+        return figures["loss_G"].item()  # a value is read back every step, as when logging
+    return step
+
+
+def torch_step_fn(batch_size, device, seed=0):
+    import torch
+    from torch import nn
+    torch.manual_seed(seed)
+    G = nn.Sequential(
+        nn.ConvTranspose2d(NZ, 256, 7, 1, 0, bias=False), nn.BatchNorm2d(256), nn.ReLU(True),
+        nn.ConvTranspose2d(256, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(True),
+        nn.ConvTranspose2d(128, 1, 4, 2, 1, bias=False), nn.Tanh()).to(device)
+    D = nn.Sequential(
+        nn.Conv2d(1, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(128, 1, 7, 1, 0, bias=False)).to(device)
+    for m in list(G.modules()) + list(D.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0, 0.02)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1, 0.02)
+            nn.init.zeros_(m.bias)
+    opt_G = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_D = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    images, _ = data.load_embedded()
+    images = torch.tensor(data.to_unit_range(images), device=device)
+    bce = nn.functional.binary_cross_entropy_with_logits
+    position = [0]
+
+    def step():
+        if position[0] + batch_size > len(images):
+            position[0] = 0
+        real = images[position[0]:position[0] + batch_size]
+        position[0] += batch_size
+        fake = G(torch.randn(batch_size, NZ, 1, 1, device=device))
+        # (1) discriminator step
+        opt_D.zero_grad()
+        real_logits, fake_logits = D(real).view(-1), D(fake.detach()).view(-1)
+        loss_D = bce(real_logits, torch.ones_like(real_logits)) + bce(fake_logits, torch.zeros_like(fake_logits))
+        loss_D.backward()
+        opt_D.step()
+        # (2) generator step, D frozen
+        opt_G.zero_grad()
+        D.requires_grad_(False)
+        logits = D(fake).view(-1)
+        loss_G = bce(logits, torch.ones_like(logits))
+        loss_G.backward()
+        D.requires_grad_(True)
+        opt_G.step()
+        return loss_G.item()
+    return step
+
+
+# --------------------------------------------------------------------------- what a step costs
+
+def step_gflop(batch_size):
+    """Multiply-adds of the step's convolutions, times 2: forward, input gradients, weight gradients."""
+    def conv(c_in, c_out, k, out_pixels):
+        return 2 * c_in * c_out * k * k * out_pixels * batch_size
+    g1, g2, g3 = conv(100, 256, 7, 1), conv(256, 128, 4, 49), conv(128, 1, 4, 196)  # transposed: input pixels
+    d1, d2, d3 = conv(1, 64, 4, 196), conv(64, 128, 4, 49), conv(128, 1, 7, 1)
+    g_forward = g1 + g2 + g3
+    d_forward = d1 + d2 + d3
+    d_step = 2 * d_forward + 2 * (d2 + d3) + 2 * (d1 + d2 + d3)        # fwd real+fake, input grads, weight grads
+    g_step = d_forward + (d1 + d2 + d3) + (g2 + g3) + (g1 + g2 + g3)   # D fwd, D input grads, G input+weight grads
+    return (g_forward + d_step + g_step) / 1e9
+
+
+def matmul_peak(repeats=5):
+    """NumPy's float32 matmul GFLOP/s: the best of a few square sizes."""
+    best = 0.0
+    for n in (1024, 2048):
+        a = numpy.random.default_rng(0).random((n, n), dtype=numpy.float32)
+        for _ in range(repeats):
+            t = time.perf_counter()
+            a @ a
+            best = max(best, 2 * n ** 3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def peak_memory_mib(framework, batch_size, device):
+    """Peak resident memory of a child process that builds the model and runs 5 steps, minus its memory
+    before the first step."""
+    code = (f"import resource, sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import bench_step as b; "
+            f"s = b.{framework}_step_fn({batch_size}, {device!r}); "
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; [s() for _ in range(5)]; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+# --------------------------------------------------------------------------- the race
+
+def race(batch_size, device, repeats, warmup=3, with_torch=True):
+    contestants = {"minigan": minigan_step_fn(batch_size, device)}
+    if with_torch:
+        contestants["pytorch"] = torch_step_fn(batch_size, device)
+    times = {name: [] for name in contestants}
+    for i in range(warmup + repeats):
+        for name, step in contestants.items():  # interleaved: each round runs one step of each
+            if device == "cuda":
+                _sync(name)
+            t = time.perf_counter()
+            step()
+            if i >= warmup:
+                times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) * 1000 for name, ts in times.items()}
+
+
+def _sync(name):
+    if name == "pytorch":
+        import torch
+        torch.cuda.synchronize()
+    else:
+        minigan.backend.cupy.cuda.Device().synchronize()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
+    p.add_argument("--repeats", type=int, default=30, help="timed steps of each (median reported)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    p.add_argument("--json", help="also write the results to this file")
+    args = p.parse_args()
+    try:
+        import torch
+        torch.set_num_threads(os.cpu_count())
+        with_torch = True
+    except ImportError:
+        print("PyTorch is not installed: timing minigan alone (pip install torch for the comparison)")
+        with_torch = False
+    peak = matmul_peak() if args.device == "cpu" else None
+    results = []
+    print(f"device {args.device}, {os.cpu_count()} cores" + (f", NumPy float32 matmul peak {peak:.0f} GFLOP/s" if peak else ""))
+    print(f"{'B':>5} {'minigan ms':>11} {'pytorch ms':>11} {'ratio':>6} {'GFLOP/step':>11} {'minigan GF/s':>13} "
+          f"{'% peak':>7} {'pytorch % peak':>15} {'mem MiB m/p':>12}")
+    for b in args.batch_sizes:
+        ms = race(b, args.device, args.repeats, with_torch=with_torch)
+        flop = step_gflop(b)
+        row = {"batch_size": b, "minigan_ms": ms["minigan"], "pytorch_ms": ms.get("pytorch"), "gflop": flop}
+        row["ratio"] = ms["minigan"] / ms["pytorch"] if with_torch else None
+        row["minigan_gflops"] = flop / ms["minigan"] * 1000
+        if not args.no_memory and args.device == "cpu":
+            row["minigan_mib"] = peak_memory_mib("minigan", b, args.device)
+            row["pytorch_mib"] = peak_memory_mib("torch", b, args.device) if with_torch else None
+        results.append(row)
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] else "-"
+        torch_ms = f"{ms['pytorch']:.1f}" if with_torch else "-"
+        share = f"{100 * row['minigan_gflops'] / peak:.0f}%" if peak else "-"
+        torch_share = f"{100 * flop / ms['pytorch'] * 1000 / peak:.0f}%" if peak and with_torch else "-"
+        memory = (f"{row['minigan_mib']:.0f}/{row['pytorch_mib']:.0f}" if row.get("pytorch_mib") else
+                  f"{row['minigan_mib']:.0f}/-" if "minigan_mib" in row else "-")
+        print(f"{b:>5} {ms['minigan']:>11.1f} {torch_ms:>11} {ratio:>6} {flop:>11.1f} {row['minigan_gflops']:>13.0f} "
+              f"{share:>7} {torch_share:>15} {memory:>12}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": args.device, "matmul_peak_gflops": peak, "results": results}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
