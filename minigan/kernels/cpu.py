@@ -27,9 +27,10 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
     ph, pw = padding
     dy, dx = dilation
     out_h, out_w = out_size or (_out_size(h, kh, sy, ph, dy), _out_size(w, kw, sx, pw, dx))
-    if ph or pw or pad_value:
-        padded = numpy.full((c, h + 2 * ph, w + 2 * pw, n), pad_value, dtype=x.dtype)  # (c, h + 2ph, w + 2pw, n)
-        padded[:, ph:ph + h, pw:pw + w] = x.transpose(1, 2, 3, 0)
+    if ph or pw:
+        shape = (c, h + 2 * ph, w + 2 * pw, n)
+        padded = numpy.zeros(shape, x.dtype) if pad_value == 0 else numpy.full(shape, pad_value, x.dtype)
+        padded[:, ph:ph + h, pw:pw + w] = x.transpose(1, 2, 3, 0)          # (c, h + 2ph, w + 2pw, n)
     else:
         padded = numpy.ascontiguousarray(x.transpose(1, 2, 3, 0))          # (c, h, w, n), free if already so
     s_c, s_h, s_w, s_n = padded.strides
@@ -45,6 +46,10 @@ def col2im(col, size, stride, padding, dilation):
     sy, sx = stride
     ph, pw = padding
     dy, dx = dilation
+    if (out_h, out_w) == (1, 1) and (h + 2 * ph, w + 2 * pw) == (kh, kw) and (dy, dx) == (1, 1):
+        # One window covering the whole padded image (a 7x7 layer on a 7x7 input): nothing overlaps.
+        padded = col.reshape(c, kh, kw, n)
+        return padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
     padded = numpy.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=col.dtype)  # (c, h + 2ph, w + 2pw, n)
     for i in range(kh):          # one strided add per kernel offset; each covers every channel and pixel
         for j in range(kw):

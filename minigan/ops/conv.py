@@ -15,7 +15,7 @@ network (gradient penalties) are exact. The transposed convolution is the adjoin
 from collections import namedtuple
 
 from minigan import kernels
-from minigan.autograd.tensor import Function
+from minigan.autograd.tensor import Function, is_grad_enabled
 from minigan.backend import get_array_module
 from minigan.ops.reductions import sum
 
@@ -35,13 +35,14 @@ def _matmul(a, b):
 
 
 def _conv_forward(x, W, geo, size=None):
-    """y (n, oc, out_h, out_w) = W (g, oc/g, c/g*kh*kw) @ im2col(x) (g, c/g*kh*kw, out_h*out_w*n)."""
+    """y (n, oc, out_h, out_w) = W (g, oc/g, c/g*kh*kw) @ im2col(x) (g, c/g*kh*kw, out_h*out_w*n).
+    Returns y and the columns (which the weight gradient can reuse)."""
     oc, _, kh, kw = W.shape
     col = kernels.im2col(x, (kh, kw), geo.stride, geo.padding, geo.dilation,
                          out_size=size)                                       # (c, kh, kw, out_h, out_w, n)
     out_h, out_w, n = col.shape[-3:]
     y = _matmul(_grouped(W.reshape(oc, -1), geo.groups), _grouped(col.reshape(-1, out_h * out_w * n), geo.groups))
-    return y.reshape(oc, out_h, out_w, n).transpose(3, 0, 1, 2)              # (n, oc, out_h, out_w)
+    return y.reshape(oc, out_h, out_w, n).transpose(3, 0, 1, 2), col         # (n, oc, out_h, out_w)
 
 
 def _conv_transpose_forward(x, W, size, geo):
@@ -55,12 +56,14 @@ def _conv_transpose_forward(x, W, size, geo):
     return kernels.col2im(col, size, geo.stride, geo.padding, geo.dilation)   # (n, oc, out_h, out_w)
 
 
-def _conv_weight(x, gy, kernel, geo):
-    """gW (oc, c/g, kh, kw) = gy (g, oc/g, out_h*out_w*n) @ im2col(x)^T (g, out_h*out_w*n, c/g*kh*kw)."""
+def _conv_weight(x, gy, kernel, geo, col=None):
+    """gW (oc, c/g, kh, kw) = gy (g, oc/g, out_h*out_w*n) @ im2col(x)^T (g, out_h*out_w*n, c/g*kh*kw).
+    `col`, when given, is im2col(x) already made by the forward convolution."""
     c = x.shape[1]
     oc = gy.shape[1]
-    col = kernels.im2col(x, kernel, geo.stride, geo.padding, geo.dilation,
-                         out_size=gy.shape[2:])                               # (c, kh, kw, out_h, out_w, n)
+    if col is None:
+        col = kernels.im2col(x, kernel, geo.stride, geo.padding, geo.dilation,
+                             out_size=gy.shape[2:])                           # (c, kh, kw, out_h, out_w, n)
     col = _grouped(col.reshape(c * kernel[0] * kernel[1], -1), geo.groups)    # (g, c/g*kh*kw, out_h*out_w*n)
     gy = _grouped(gy.transpose(1, 2, 3, 0).reshape(oc, -1), geo.groups)       # (g, oc/g, out_h*out_w*n)
     gW = _matmul(gy, col.transpose(0, 2, 1))                                  # (g, oc/g, c/g*kh*kw)
@@ -80,17 +83,21 @@ class Conv2d(Function):
     that no input pixel reaches; the adjoint convolution of it must stop at the input's size.
     """
 
-    def __init__(self, geo, size=None):
-        self.geo, self.size = geo, size
+    def __init__(self, geo, size=None, keep_columns=False):
+        self.geo, self.size, self.keep_columns = geo, size, keep_columns
+        self.columns = None
 
     def forward(self, x, W, b=None):
-        y = _conv_forward(x, W, self.geo, self.size)
+        y, col = _conv_forward(x, W, self.geo, self.size)
+        if self.keep_columns:  # the weight gradient needs im2col(x) again: keep it rather than redo it
+            self.columns = col
         return y if b is None else _add_bias(y, b)
 
     def backward(self, gy):
         x, W = self.inputs[:2]
         gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, W) if x.requires_grad else None
-        gW = Conv2dWeight(self.geo, W.shape[2:])(x, gy) if W.requires_grad else None
+        gW = Conv2dWeight(self.geo, W.shape[2:], self.columns)(x, gy) if W.requires_grad else None
+        self.columns = None
         if len(self.inputs) == 2:
             return gx, gW
         return gx, gW, sum(gy, (0, 2, 3))
@@ -119,11 +126,13 @@ class Conv2dWeight(Function):
     """gW = conv2d_weight(x, gy), the weight gradient of a convolution; bilinear in (x, gy), so
     ggW -> gx = conv_transpose2d(gy, ggW),  ggy = conv2d(x, ggW)"""
 
-    def __init__(self, geo, kernel):
-        self.geo, self.kernel = geo, tuple(kernel)
+    def __init__(self, geo, kernel, columns=None):
+        self.geo, self.kernel, self.columns = geo, tuple(kernel), columns
 
     def forward(self, x, gy):
-        return _conv_weight(x, gy, self.kernel, self.geo)
+        gW = _conv_weight(x, gy, self.kernel, self.geo, self.columns)
+        self.columns = None
+        return gW
 
     def backward(self, ggW):
         x, gy = self.inputs
@@ -179,7 +188,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"stride={stride}, padding={padding}, dilation={dilation}: output size would be {tuple(out)}")
     geo = Geometry(stride, padding, dilation, groups)
     args = (input, weight) if bias is None else (input, weight, bias)
-    return Conv2d(geo)(*args)
+    return Conv2d(geo, keep_columns=weight.requires_grad and is_grad_enabled())(*args)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
