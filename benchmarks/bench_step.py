@@ -5,8 +5,8 @@
 
 A step: G makes a fake batch; D is updated on a real batch and the fake batch (each through D on its own);
 G is updated through D on the same fake batch, with D's parameters frozen for that pass (both frameworks
-alike). Both run the same recipe on the same data, interleaved step by step in one process, so that a
-slower or busier moment of the machine costs both equally. Prints the median ms per step, the ratio
+alike). Both run the same recipe on the same data in one process, in alternating blocks of steps, so
+that a slower or busier moment of the machine costs both alike. Prints the median ms per step, the ratio
 minigan / PyTorch (below 1: minigan is faster), the GFLOP/s of the step's matrix work against NumPy's own
 float32 matmul peak measured in the same run, and the peak memory of each (measured in a child process each).
 """
@@ -133,19 +133,25 @@ def peak_memory_mib(framework, batch_size, device):
 
 # --------------------------------------------------------------------------- the race
 
-def race(batch_size, device, repeats, warmup=3, with_torch=True):
+def race(batch_size, device, repeats, block=5, with_torch=True):
+    """Median seconds per step of each contestant, run in alternating blocks of `block` steps. The first
+    step of each block is not timed: it pays for the switch (the other library's worker threads still
+    spinning, caches full of the other's data), which neither would pay in a real training run."""
     contestants = {"minigan": minigan_step_fn(batch_size, device)}
     if with_torch:
         contestants["pytorch"] = torch_step_fn(batch_size, device)
     times = {name: [] for name in contestants}
-    for i in range(warmup + repeats):
-        for name, step in contestants.items():  # interleaved: each round runs one step of each
-            if device == "cuda":
-                _sync(name)
-            t = time.perf_counter()
-            step()
-            if i >= warmup:
-                times[name].append(time.perf_counter() - t)
+    while min(len(ts) for ts in times.values()) < repeats:
+        for name, step in contestants.items():
+            for i in range(block + 1):
+                if device == "cuda":
+                    _sync(name)
+                t = time.perf_counter()
+                step()
+                if device == "cuda":
+                    _sync(name)
+                if i > 0:
+                    times[name].append(time.perf_counter() - t)
     return {name: statistics.median(ts) * 1000 for name, ts in times.items()}
 
 

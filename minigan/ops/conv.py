@@ -115,8 +115,10 @@ class ConvTranspose2d(Function):
 
     def backward(self, gy):
         x, W = self.inputs[:2]
-        gx = Conv2d(self.geo, x.shape[2:])(gy, W) if x.requires_grad else None
-        gW = Conv2dWeight(self.geo, W.shape[2:])(gy, x) if W.requires_grad else None
+        # gx and gW both read im2col(gy): the convolution makes it once and hands it to the weight gradient.
+        adjoint = Conv2d(self.geo, x.shape[2:], keep_columns=W.requires_grad)
+        gx = adjoint(gy, W) if x.requires_grad else None
+        gW = Conv2dWeight(self.geo, W.shape[2:], adjoint.columns)(gy, x) if W.requires_grad else None
         if len(self.inputs) == 2:
             return gx, gW
         return gx, gW, sum(gy, (0, 2, 3))
