@@ -1,0 +1,6 @@
+"""python -m minigan: see minigan/cli.py."""
+import sys
+
+from minigan.cli import main
+
+sys.exit(main())

@@ -1,0 +1,107 @@
+"""`python -m minigan`: sample from a trained run, and fetch MNIST.
+
+    python -m minigan sample --checkpoint out/checkpoint.npz --n 64 --out grid.png
+    python -m minigan sample --checkpoint out/checkpoint.npz --n 10000 --npy samples.npy
+    python -m minigan sample --checkpoint out/checkpoint.npz --interpolate --out walk.png
+    python -m minigan download mnist
+"""
+import argparse
+import sys
+
+import numpy
+
+from minigan import backend, data
+from minigan.autograd.tensor import no_grad, tensor
+from minigan.checkpoint import CheckpointError
+
+
+def slerp(a, b, t):
+    """Spherical interpolation between latent points a and b (rows), at fractions t in [0, 1]."""
+    unit_a = a / numpy.linalg.norm(a, axis=-1, keepdims=True)
+    unit_b = b / numpy.linalg.norm(b, axis=-1, keepdims=True)
+    omega = numpy.arccos(numpy.clip((unit_a * unit_b).sum(-1, keepdims=True), -1, 1))
+    so = numpy.sin(omega)
+    so = numpy.where(so == 0, 1.0, so)
+    return numpy.where(omega == 0, (1 - t) * a + t * b,
+                       numpy.sin((1 - t) * omega) / so * a + numpy.sin(t * omega) / so * b)
+
+
+def generate(G, config, z, labels, device, chunk=500):
+    """Images from noise rows z (and labels), in chunks, as float32 (n, c, h, w) in [-1, 1]."""
+    out = []
+    with no_grad():
+        for start in range(0, len(z), chunk):
+            zs = tensor(z[start:start + chunk], device=device)
+            ys = tensor(labels[start:start + chunk], device=device) if labels is not None else None
+            out.append(G(zs, ys).numpy())
+    return numpy.concatenate(out)
+
+
+def sample(args):
+    from minigan.gan import load_generator, save_grid
+    backend.check_device(args.device)
+    G, config = load_generator(args.checkpoint, args.device)
+    rng = numpy.random.default_rng(args.seed)
+    nz = config["nz"]
+    if args.label is not None and not config["conditional"]:
+        raise SystemExit("error: --label needs a conditional model; this checkpoint's model is not conditional")
+    if args.label is not None and not 0 <= args.label < 10:
+        raise SystemExit(f"error: --label must be a digit 0-9, got {args.label}")
+    if args.interpolate:
+        rows, steps = max(1, args.n // 10), 10
+        ends = rng.standard_normal((2, rows, 1, nz))
+        z = slerp(ends[0], ends[1], numpy.linspace(0, 1, steps)[None, :, None]).reshape(-1, nz)
+        labels = numpy.repeat(numpy.arange(rows) % 10, steps) if config["conditional"] else None
+    else:
+        z = rng.standard_normal((args.n, nz))
+        labels = (numpy.arange(args.n) % 10) if config["conditional"] else None
+    if labels is not None and args.label is not None:
+        labels = numpy.full(len(z), args.label)
+    images = generate(G, config, z.astype(numpy.float32), labels, args.device)
+    wrote = []
+    if args.npy:
+        pixels = numpy.round((images + 1) * 127.5).clip(0, 255).astype(numpy.uint8)
+        numpy.save(args.npy, pixels[:, 0] if pixels.shape[1] == 1 else pixels)
+        wrote.append(f"{args.npy} ({len(pixels)} images, uint8 0-255, shape {numpy.load(args.npy).shape})")
+    if args.out or not args.npy:
+        path = args.out or "samples.png"
+        save_grid(images[:400], path, nrow=10 if args.interpolate else None)
+        wrote.append(path)
+    print("wrote " + ", ".join(wrote))
+
+
+def download(args):
+    if args.dataset != "mnist":
+        raise SystemExit("error: only mnist can be downloaded (with SHA-256 checks); for Fashion-MNIST place its "
+                         "four IDX files in a folder and pass --data, or install Debian's dataset-fashion-mnist")
+    folder = data.download_mnist(args.dest)
+    print(f"MNIST is in {folder}; train with: python examples/mnist_gan.py --data {folder}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m minigan", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("sample", help="draw images from a trained generator")
+    s.add_argument("--checkpoint", required=True, help="a run checkpoint written by examples/mnist_gan.py")
+    s.add_argument("--n", type=int, default=64, help="how many images (default 64)")
+    s.add_argument("--out", help="write a PNG grid here (default samples.png unless --npy is given)")
+    s.add_argument("--npy", help="save the images to this .npy file as uint8 pixels 0-255, shape (n, 28, 28)")
+    s.add_argument("--label", type=int, help="for a conditional model: draw only this digit")
+    s.add_argument("--interpolate", action="store_true",
+                   help="rows of 10 images walking (slerp) between two random latent points")
+    s.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    s.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    s.set_defaults(run=sample)
+    d = sub.add_parser("download", help="fetch a dataset's IDX files, verifying their SHA-256")
+    d.add_argument("dataset", choices=["mnist"])
+    d.add_argument("--dest", help="folder to write to (default ~/.cache/minigan/mnist)")
+    d.set_defaults(run=download)
+    args = p.parse_args(argv)
+    if getattr(args, "n", 1) < 1:
+        p.error("--n must be at least 1")
+    try:
+        args.run(args)
+    except (CheckpointError, RuntimeError, data.DataNotFound) as error:
+        raise SystemExit(f"error: {error}") from None
+    return 0

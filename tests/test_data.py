@@ -1,0 +1,136 @@
+"""The IDX reader (on real files and broken ones), the embedded digits, data sources, and the batch iterator."""
+import gzip
+import hashlib
+import io
+import os
+import struct
+
+import numpy
+import pytest
+
+from minigan import data
+from minigan.data import sources
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def write_idx(path, array, code=0x08, compress=False):
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    with (gzip.open if compress else open)(path, "wb") as f:
+        f.write(payload)
+    return path
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION), reason="Debian's dataset-fashion-mnist is not installed "
+                    "(apt-get install dataset-fashion-mnist); .ci/run installs it")
+def test_reads_the_real_fashion_mnist_files():
+    images, labels = data.load_idx_folder(FASHION, "train")
+    assert images.shape == (60000, 28, 28) and images.dtype == numpy.uint8
+    assert numpy.bincount(labels).tolist() == [6000] * 10           # Fashion-MNIST is balanced
+    test_images, test_labels = data.load_idx_folder(FASHION, "test")
+    assert test_images.shape == (10000, 28, 28) and numpy.bincount(test_labels).tolist() == [1000] * 10
+    assert 60 < images.mean() < 90 and images.max() == 255
+
+
+@pytest.mark.parametrize("dtype,code", [(">u1", 0x08), (">i2", 0x0B), (">i4", 0x0C), (">f4", 0x0D), (">f8", 0x0E)])
+@pytest.mark.parametrize("compress", [False, True])
+def test_idx_round_trip(tmp_path, dtype, code, compress):
+    array = (numpy.arange(24).reshape(2, 3, 4) * 3).astype(dtype)
+    back = data.read_idx(write_idx(tmp_path / "a.idx", array, code, compress))
+    numpy.testing.assert_array_equal(back, array)
+    assert back.dtype.byteorder in "=|"
+
+
+@pytest.mark.parametrize("raw,match", [
+    (b"\x00\x00", "too short"),
+    (b"\x01\x00\x08\x01" + struct.pack(">I", 1) + b"\x00", "bad magic number"),
+    (b"\x00\x00\x07\x01" + struct.pack(">I", 1) + b"\x00", "unknown element type 0x07"),
+    (b"\x00\x00\x08\x00", "0 dimensions"),
+    (b"\x00\x00\x08\x03" + struct.pack(">I", 2), "declares 3 dimensions but the file ends"),
+    (b"\x00\x00\x08\x01" + struct.pack(">I", 5) + b"\x00\x00", r"shape \(5,\) .*truncated"),
+    (b"\x00\x00\x08\x01" + struct.pack(">I", 1) + b"\x00\x00", "trailing data"),
+])
+def test_broken_idx_files_say_what_is_wrong(tmp_path, raw, match):
+    path = tmp_path / "broken-idx1-ubyte"
+    path.write_bytes(raw)
+    with pytest.raises(data.IDXError, match=f"broken-idx1-ubyte: .*{match}"):
+        data.read_idx(path)
+
+
+def test_a_truncated_gzip_is_named(tmp_path):
+    noise = numpy.random.default_rng(0).integers(0, 256, (100, 28, 28)).astype(numpy.uint8)
+    path = write_idx(tmp_path / "t.gz", noise, compress=True)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(data.IDXError, match="t.gz: cannot decompress"):
+        data.read_idx(path)
+
+
+def test_the_embedded_digits():
+    images, labels = data.load_embedded()
+    assert images.shape == (10000, 28, 28) and images.dtype == numpy.uint8
+    counts = numpy.bincount(labels, minlength=10)
+    assert counts.sum() == 10000 and counts.min() > 850 and counts.max() < 1150
+    assert images.max() == 255 and 20 < images.mean() < 50
+
+
+def test_load_prefers_a_given_folder_and_names_what_is_missing(tmp_path):
+    write_idx(tmp_path / "train-images-idx3-ubyte", numpy.full((5, 28, 28), 7, numpy.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", numpy.arange(5, dtype=numpy.uint8), compress=True)
+    images, labels = data.load("mnist", str(tmp_path))
+    assert images.shape == (5, 28, 28) and labels.tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(data.DataNotFound, match="empty: no mnist IDX files"):
+        os.makedirs(tmp_path / "empty")
+        data.load("mnist", str(tmp_path / "empty"))
+
+
+def test_fashion_without_files_says_how_to_get_them(monkeypatch, tmp_path):
+    monkeypatch.setattr(sources, "search_path", lambda dataset, data_dir=None: [str(tmp_path / "nothing")])
+    with pytest.raises(data.DataNotFound, match="no fashion IDX files found .* --data DIR .* embedded digits"):
+        data.load("fashion")
+
+
+def test_download_checks_sha256_and_falls_back_to_the_next_mirror(monkeypatch, tmp_path):
+    payloads = {name: f"payload of {name}".encode() for name in sources.MNIST_SHA256}
+    monkeypatch.setattr(sources, "MNIST_SHA256", {n: hashlib.sha256(p).hexdigest() for n, p in payloads.items()})
+    asked = []
+
+    def opener(url, timeout):
+        asked.append(url)
+        mirror, name = url.rsplit("/", 1)
+        if mirror == "http://bad":
+            return io.BytesIO(b"tampered")
+        if mirror == "http://down":
+            raise OSError("connection refused")
+        return io.BytesIO(payloads[name])
+
+    folder = data.download_mnist(str(tmp_path), mirrors=("http://bad/", "http://good/"), opener=opener)
+    for name, payload in payloads.items():
+        assert (tmp_path / name).read_bytes() == payload
+    assert sum(u.startswith("http://bad/") for u in asked) == 4 and folder == str(tmp_path)
+    for name in payloads:
+        os.remove(tmp_path / name)
+    with pytest.raises(data.DataNotFound, match="SHA-256 mismatch.*connection refused"):
+        data.download_mnist(str(tmp_path), mirrors=("http://bad/", "http://down/"), opener=opener)
+    assert not any(p.endswith(".gz") for p in os.listdir(tmp_path))
+
+
+def test_batches_are_seeded_scaled_and_resumable():
+    images, labels = data.load_embedded()
+    images, labels = images[::100], labels[::100]   # 100 digits of every class (the file is sorted by class)
+    a = data.Batches(images, labels, 32, seed=3)
+    x, y = next(a)
+    assert x.shape == (32, 1, 28, 28) and x.dtype == numpy.float32 and y.dtype == numpy.int64
+    assert x.numpy().min() >= -1 and x.numpy().max() <= 1
+    for _ in range(4):
+        next(a)                                       # crosses into the second epoch
+    state = a.state_dict()
+    expected = [next(a)[1].numpy() for _ in range(5)]
+    b = data.Batches(images, labels, 32, seed=3)
+    b.load_state_dict(state)
+    for e in expected:
+        numpy.testing.assert_array_equal(next(b)[1].numpy(), e)
+    other = data.Batches(images, labels, 32, seed=4)
+    assert not numpy.array_equal(next(other)[0].numpy(), next(data.Batches(images, labels, 32, seed=3))[0].numpy())
+    with pytest.raises(ValueError, match="batch_size 200 does not fit 100 images"):
+        data.Batches(images, labels, 200)

@@ -1,0 +1,162 @@
+"""The GAN's pieces: losses as the value function, the players, gradients through a whole G -> D graph,
+and a short game on a toy distribution that moves as the theory says."""
+import math
+
+import numpy
+import pytest
+
+import minigan
+from minigan import gan, nn, optim
+from tests.support import leaf
+
+
+def logits(*values):
+    return leaf(numpy.array(values))
+
+
+def test_losses_are_the_value_function_on_logits():
+    real, fake = logits(2.0, -1.0, 0.5), logits(-3.0, 0.2)
+    sig = lambda a: 1 / (1 + numpy.exp(-a))  # noqa: E731
+    expected_v = numpy.log(sig(real.numpy())).mean() + numpy.log(1 - sig(fake.numpy())).mean()
+    assert gan.value_function(real, fake).item() == pytest.approx(expected_v, rel=1e-12)
+    assert gan.discriminator_loss(real, fake).item() == pytest.approx(-expected_v, rel=1e-12)
+    assert gan.generator_loss(fake, "minimax").item() == pytest.approx(numpy.log(1 - sig(fake.numpy())).mean())
+    assert gan.generator_loss(fake, "nonsaturating").item() == pytest.approx(-numpy.log(sig(fake.numpy())).mean())
+    smoothed = gan.discriminator_loss(real, fake, label_smoothing=0.1).item()
+    r = real.numpy()
+    expected = -(0.9 * numpy.log(sig(r)) + 0.1 * numpy.log(1 - sig(r))).mean() - numpy.log(1 - sig(fake.numpy())).mean()
+    assert smoothed == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", [
+    lambda r, f: gan.discriminator_loss(r, f), lambda r, f: gan.discriminator_loss(r, f, 0.2),
+    lambda r, f: gan.generator_loss(f, "minimax"), lambda r, f: gan.generator_loss(f, "nonsaturating"),
+    lambda r, f: gan.value_function(r, f)], ids=["D", "D-smoothed", "G-minimax", "G-nonsaturating", "V"])
+def test_loss_gradients_match_finite_differences(loss):
+    real, fake = logits(1.5, -0.3, 4.0), logits(-2.0, 0.7)
+    assert minigan.gradcheck(loss, [real, fake])
+    assert minigan.gradgradcheck(loss, [real, fake])
+
+
+def test_the_minimax_loss_saturates_where_the_nonsaturating_one_does_not():
+    """Early in training D rejects fakes confidently (logit -8): d loss / d logit is ~sigmoid(-8) for the
+    paper's minimax form, but ~1 for the non-saturating form (Goodfellow et al., section 3)."""
+    fake = logits(-8.0)
+    (g_minimax,) = minigan.grad(gan.generator_loss(fake, "minimax"), fake)
+    (g_nonsat,) = minigan.grad(gan.generator_loss(fake, "nonsaturating"), fake)
+    assert abs(g_minimax.item()) < 1e-3 and abs(g_nonsat.item()) > 0.99
+
+
+def test_bad_loss_options_are_named():
+    with pytest.raises(ValueError, match="unknown generator loss 'hinge'"):
+        gan.generator_loss(logits(0.0), "hinge")
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        gan.discriminator_loss(logits(0.0), logits(0.0), 1.0)
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+@pytest.mark.parametrize("conditional", [False, True])
+def test_dcgan_shapes_for_each_image_size(size, conditional):
+    G = gan.DCGANGenerator(nz=10, ngf=4, image_size=size, conditional=conditional)
+    D = gan.DCGANDiscriminator(ndf=4, image_size=size, conditional=conditional)
+    labels = minigan.tensor([3, 7]) if conditional else None
+    images = G(minigan.randn(2, 10), labels)
+    assert images.shape == (2, 1, size, size)
+    assert D(images, labels).shape == (2,)
+
+
+def test_the_default_dcgan_is_the_reference_architecture():
+    G, D = gan.build_models(gan.default_config())
+    assert gan.count_parameters(G) == 100 * 256 * 49 + 2 * 256 + 256 * 128 * 16 + 2 * 128 + 128 * 16
+    assert gan.count_parameters(D) == 64 * 16 + 64 * 128 * 16 + 2 * 128 + 128 * 49
+    convs = [m for m in G.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding) for m in convs] == \
+        [(100, 256, (7, 7), 1, 0), (256, 128, (4, 4), 2, 1), (128, 1, (4, 4), 2, 1)]
+    weights = numpy.concatenate([m.weight.numpy().ravel() for m in convs])
+    assert abs(weights.std() - 0.02) < 0.001 and abs(weights.mean()) < 0.001
+    scales = numpy.concatenate([m.weight.numpy() for m in G.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert abs(scales.mean() - 1) < 0.01 and 0.01 < scales.std() < 0.03
+
+
+def test_mlp_players_and_their_errors():
+    G, D = gan.MLPGenerator(nz=8), gan.MLPDiscriminator()
+    assert G(minigan.randn(3, 8)).shape == (3, 1, 28, 28) and D(G(minigan.randn(3, 8))).shape == (3,)
+    assert any(isinstance(m, nn.Dropout) for m in D.modules())
+    cG = gan.MLPGenerator(nz=8, conditional=True)
+    with pytest.raises(ValueError, match="is conditional: pass the class labels"):
+        cG(minigan.randn(3, 8))
+    with pytest.raises(ValueError, match="not conditional: do not pass labels"):
+        G(minigan.randn(3, 8), minigan.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match="image_size must be one of \\[28, 32, 64\\], got 48"):
+        gan.DCGANGenerator(image_size=48)
+    with pytest.raises(ValueError, match="unknown architecture 'vae'"):
+        gan.build_models(gan.default_config(arch="vae"))
+
+
+def test_gradients_through_a_whole_generator_and_discriminator():
+    """d D(G(z)) / d (z, a weight of G, a weight of D) against finite differences, in float64, with batch
+    norm in training mode in both players (the statistics depend on the whole batch)."""
+    minigan.manual_seed(0)
+    G = gan.DCGANGenerator(nz=3, ngf=1, image_size=28).double()
+    D = gan.DCGANDiscriminator(ndf=2, image_size=28).double()
+    z = leaf(numpy.random.default_rng(0).standard_normal((2, 3)))
+    g_weight, d_weight = G.main[3].weight, D.main[0].weight
+    for p in list(G.parameters()) + list(D.parameters()):
+        if p is not g_weight and p is not d_weight:
+            p.requires_grad = False
+
+    def game(z, g_weight, d_weight):
+        return D(G(z))
+
+    assert minigan.gradcheck(game, [z, g_weight, d_weight], atol=1e-6, rtol=1e-4)
+
+
+def test_a_toy_game_moves_as_the_theory_says():
+    """Data N(4, 1.25^2) on the line; G starts near N(0, 0.3^2). With G held fixed, D first learns to tell
+    the two apart (its accuracy nears 1, as the optimal D = p_data / (p_data + p_g) would). Then the game:
+    G's samples move to the data (mean and spread approach 4 and 1.25) and D's accuracy falls to chance,
+    the equilibrium's D = 1/2."""
+    class Critic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.main = nn.Sequential(nn.Linear(1, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1))
+
+        def forward(self, x, labels=None):
+            return self.main(x).reshape(-1)
+
+    minigan.manual_seed(1)
+    G = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 1))
+    D = Critic()
+    opt_G, opt_D = optim.Adam(G.parameters(), 2e-3, (0.5, 0.999)), optim.Adam(D.parameters(), 5e-3, (0.5, 0.999))
+    rng = numpy.random.default_rng(0)
+
+    def real_batch():
+        return minigan.tensor(rng.normal(4.0, 1.25, (128, 1)).astype(numpy.float32))
+
+    def accuracy():
+        with minigan.no_grad():
+            r, f = D(real_batch()).numpy(), D(G(minigan.randn(512, 4))).numpy()
+        return ((r > 0).mean() + (f < 0).mean()) / 2
+
+    def fake_stats():
+        with minigan.no_grad():
+            x = G(minigan.randn(4000, 4)).numpy()
+        return x.mean(), x.std()
+
+    start_mean, start_std = fake_stats()
+    for _ in range(50):                          # (1) D alone, G fixed
+        gan.discriminator_step(D, opt_D, real_batch(), G(minigan.randn(128, 4)))
+    assert accuracy() > 0.95
+    for _ in range(1000):                        # (2) the game
+        fake = G(minigan.randn(128, 4))
+        gan.discriminator_step(D, opt_D, real_batch(), fake)
+        gan.generator_step(D, opt_G, fake)
+    mean, std = fake_stats()
+    assert abs(start_mean - 4) > 3 and start_std < 0.5   # G started far from the data
+    assert abs(mean - 4) < 0.3 and 0.9 < std < 1.6
+    assert 0.4 < accuracy() < 0.6
+
+
+def test_non_finite_loss_names_the_step_and_player():
+    with pytest.raises(gan.TrainingDiverged, match="step 12: the generator's loss is nan"):
+        gan.to_numbers({"loss_D": minigan.tensor(0.5), "loss_G": minigan.tensor(math.nan)}, 12)
