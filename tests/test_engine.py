@@ -120,7 +120,8 @@ def test_tensor_basics():
     assert t.sum().item() == 6.0 and isinstance(t.sum().item(), float)
     assert minigan.tensor([1, 2]).dtype == numpy.int64
     assert minigan.tensor(numpy.zeros(2)).dtype == numpy.float64
-    assert "grad_fn=Mul" in repr(leaf(numpy.ones(2)) * 2)
+    assert "grad_fn=Mul" in repr(leaf(numpy.ones(2)) * leaf(numpy.ones(2)))
+    assert "grad_fn=Affine" in repr(leaf(numpy.ones(2)) * 2)
     with pytest.raises(ValueError, match="one element"):
         t.item()
 

@@ -122,15 +122,54 @@ class Pow(Function):
         return gx0, gx1
 
 
+class Affine(Function):
+    """y = x * a + b for numbers a and b  ->  gx = gy * a
+
+    Arithmetic with a Python number (x + 1, 2 * x, 1 - x) is this one op: the number is not a tensor of the
+    graph, so nothing is converted and no gradient is computed for it.
+    """
+    reads_inputs = False
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def forward(self, x):
+        if self.a == 1:
+            return x + self.b
+        y = x * self.a
+        if self.b != 0:
+            y += self.b
+        return y
+
+    def backward(self, gy):
+        return gy if self.a == 1 else Affine(self.a, 0)(gy)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def add(x0, x1):
+    if _is_number(x1) and isinstance(x0, Tensor):
+        return Affine(1, x1)(x0)
+    if _is_number(x0) and isinstance(x1, Tensor):
+        return Affine(1, x0)(x1)
     return Add()(*_binary(x0, x1, "add"))
 
 
 def sub(x0, x1):
+    if _is_number(x1) and isinstance(x0, Tensor):
+        return Affine(1, -x1)(x0)
+    if _is_number(x0) and isinstance(x1, Tensor):
+        return Affine(-1, x0)(x1)
     return Sub()(*_binary(x0, x1, "sub"))
 
 
 def mul(x0, x1):
+    if _is_number(x1) and isinstance(x0, Tensor):
+        return Affine(x1, 0)(x0)
+    if _is_number(x0) and isinstance(x1, Tensor):
+        return Affine(x0, 0)(x1)
     return Mul()(*_binary(x0, x1, "mul"))
 
 
