@@ -13,16 +13,14 @@ float32 matmul peak measured in the same run, and the peak memory of each (measu
 import argparse
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
-import time
-
-import numpy
 
 import minigan
 from minigan import data, gan, optim
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import matmul_peak, race  # noqa: E402
 
 NZ = 100
 
@@ -108,18 +106,6 @@ def step_gflop(batch_size):
     return (g_forward + d_step + g_step) / 1e9
 
 
-def matmul_peak(repeats=5):
-    """NumPy's float32 matmul GFLOP/s: the best of a few square sizes."""
-    best = 0.0
-    for n in (1024, 2048):
-        a = numpy.random.default_rng(0).random((n, n), dtype=numpy.float32)
-        for _ in range(repeats):
-            t = time.perf_counter()
-            a @ a
-            best = max(best, 2 * n ** 3 / (time.perf_counter() - t) / 1e9)
-    return best
-
-
 def peak_memory_mib(framework, batch_size, device):
     """Peak resident memory of a child process that builds the model and runs 5 steps, minus its memory
     before the first step."""
@@ -133,26 +119,12 @@ def peak_memory_mib(framework, batch_size, device):
 
 # --------------------------------------------------------------------------- the race
 
-def race(batch_size, device, repeats, block=5, with_torch=True):
-    """Median seconds per step of each contestant, run in alternating blocks of `block` steps. The first
-    step of each block is not timed: it pays for the switch (the other library's worker threads still
-    spinning, caches full of the other's data), which neither would pay in a real training run."""
+def race_steps(batch_size, device, repeats, with_torch=True):
     contestants = {"minigan": minigan_step_fn(batch_size, device)}
     if with_torch:
         contestants["pytorch"] = torch_step_fn(batch_size, device)
-    times = {name: [] for name in contestants}
-    while min(len(ts) for ts in times.values()) < repeats:
-        for name, step in contestants.items():
-            for i in range(block + 1):
-                if device == "cuda":
-                    _sync(name)
-                t = time.perf_counter()
-                step()
-                if device == "cuda":
-                    _sync(name)
-                if i > 0:
-                    times[name].append(time.perf_counter() - t)
-    return {name: statistics.median(ts) * 1000 for name, ts in times.items()}
+    seconds = race(contestants, repeats, sync=_sync if device == "cuda" else None)
+    return {name: s * 1000 for name, s in seconds.items()}
 
 
 def _sync(name):
@@ -184,7 +156,7 @@ def main():
     print(f"{'B':>5} {'minigan ms':>11} {'pytorch ms':>11} {'ratio':>6} {'GFLOP/step':>11} {'minigan GF/s':>13} "
           f"{'% peak':>7} {'pytorch % peak':>15} {'mem MiB m/p':>12}")
     for b in args.batch_sizes:
-        ms = race(b, args.device, args.repeats, with_torch=with_torch)
+        ms = race_steps(b, args.device, args.repeats, with_torch=with_torch)
         flop = step_gflop(b)
         row = {"batch_size": b, "minigan_ms": ms["minigan"], "pytorch_ms": ms.get("pytorch"), "gflop": flop}
         row["ratio"] = ms["minigan"] / ms["pytorch"] if with_torch else None

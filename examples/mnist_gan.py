@@ -60,12 +60,17 @@ def parse_args(argv=None):
     output.add_argument("--out", default="out", help="folder for pictures, log and checkpoint (default out)")
     output.add_argument("--sample-every", type=int, default=500,
                         help="write a sample grid and the checkpoint every this many steps (default 500)")
+    output.add_argument("--eval-every", type=int, default=0, metavar="N",
+                        help="every N steps, score --eval-samples samples (Frechet distance, inception score, "
+                             "modes) into eval.csv, and warn of mode collapse (default 0: never)")
+    output.add_argument("--eval-samples", type=int, default=2000,
+                        help="samples per evaluation during training (default 2000)")
     output.add_argument("--resume", metavar="CHECKPOINT", default=None,
                         help="continue the run saved in CHECKPOINT (its model settings must match)")
     output.add_argument("--dry-run", action="store_true",
                         help="3 steps on 256 images with batch size 16: checks that everything runs")
     args = p.parse_args(argv)
-    for name in ("k", "batch_size", "sample_every", "nz", "ngf", "ndf"):
+    for name in ("k", "batch_size", "sample_every", "nz", "ngf", "ndf", "eval_samples"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.steps is not None and args.steps < 1:
@@ -115,6 +120,22 @@ def sample_grid(G, fixed_z, fixed_labels, path):
     return gan.save_grid(images.numpy(), path, nrow=8)
 
 
+EVAL_FIELDS = ["step", "samples", "frechet_distance", "inception_score", "modes", "class_kl", "near_duplicates"]
+
+
+def evaluate(evaluator, G, args, step):
+    """Score eval_samples images from G (eval-mode batch norm, noise from its own seeded generator, so the
+    training run's random stream is untouched)."""
+    rng = numpy.random.default_rng([args.seed, 2, step])
+    z = minigan.tensor(rng.standard_normal((args.eval_samples, args.nz)).astype(numpy.float32), device=args.device)
+    labels = minigan.tensor(numpy.arange(args.eval_samples) % 10, device=args.device) if args.conditional else None
+    G.eval()
+    with minigan.no_grad():
+        images = G(z, labels).numpy()
+    G.train()
+    return evaluator.score(images)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.dry_run:
@@ -152,6 +173,17 @@ def main(argv=None):
     print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
           f"D {gan.count_parameters(D):,} parameters, {len(images):,} {args.dataset} images, device {args.device}")
 
+    evaluator, eval_log = None, None
+    if args.eval_every:
+        from minigan.metrics import Evaluator
+        evaluator = Evaluator()
+        eval_path = os.path.join(args.out, "eval.csv")
+        fresh = not (args.resume and os.path.exists(eval_path))
+        eval_file = open(eval_path, "w" if fresh else "a", newline="")
+        eval_log = csv.DictWriter(eval_file, fieldnames=EVAL_FIELDS)
+        if fresh:
+            eval_log.writeheader()
+
     start = time.perf_counter()
     bar = tqdm(total=steps, initial=step, unit="step", dynamic_ncols=True, disable=None)
     try:
@@ -171,6 +203,13 @@ def main(argv=None):
             bar.set_postfix(loss_D=f"{figures['loss_D']:.3f}", loss_G=f"{figures['loss_G']:.3f}",
                             D_x=f"{figures['D(x)']:.2f}", D_G_z=f"{figures['D(G(z)) after D step']:.2f}")
             bar.update()
+            if evaluator and step % args.eval_every == 0:
+                scores = evaluate(evaluator, G, args, step)
+                eval_log.writerow({k: getattr(scores, k) if k != "step" else step for k in EVAL_FIELDS})
+                eval_file.flush()
+                if scores.collapsed():
+                    tqdm.write(f"warning: step {step}: mode collapse? only {scores.modes} of 10 digits hold 2% of "
+                               f"the samples (class histogram {scores.histogram})")
             if step % args.sample_every == 0 or step == steps:
                 sample_grid(G, fixed_z, fixed_labels, os.path.join(args.out, f"samples_{step}.png"))
                 gan.save_run(checkpoint_path, G, D, opt_G, opt_D, step, batches, config)
@@ -183,14 +222,20 @@ def main(argv=None):
         return 1
     bar.close()
     log_file.close()
+    eval_rows = []
+    if evaluator:
+        eval_file.close()
+        with open(os.path.join(args.out, "eval.csv"), newline="") as f:
+            eval_rows = list(csv.DictReader(f))
 
     with open(os.path.join(args.out, "log.csv"), newline="") as f:
-        gan.plot_curves(list(csv.DictReader(f)), os.path.join(args.out, "curves.png"))
+        gan.plot_curves(list(csv.DictReader(f)), os.path.join(args.out, "curves.png"), eval_rows)
     elapsed = time.perf_counter() - start
     print(f"done: {step} steps in {elapsed:.0f} s. Wrote to {os.path.abspath(args.out)}:\n"
           f"  samples_<step>.png   grids of the fixed noise batch (the latest: samples_{step}.png)\n"
           f"  curves.png           losses, D(x), D(G(z)) and gradient norms over the steps\n"
           f"  log.csv              every step's figures\n"
+          + (f"  eval.csv             the scores every {args.eval_every} steps\n" if evaluator else "") +
           f"  checkpoint.npz       the whole run: --resume it, or `python -m minigan sample --checkpoint "
           f"{checkpoint_path}`")
     return 0

@@ -66,6 +66,12 @@ def _join(skeleton, arrays, path):
     return skeleton
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save(path, state):
     """Write `state` to `path` atomically (see the module docstring)."""
     path = os.fspath(path)
@@ -81,6 +87,7 @@ def save(path, state):
             numpy.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a checkpoint is an ordinary file
         os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new one
     except BaseException:
         if os.path.exists(tmp):

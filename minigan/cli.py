@@ -1,6 +1,7 @@
-"""`python -m minigan`: sample from a trained run, and fetch MNIST.
+"""`python -m minigan`: sample from a trained run, score it, and fetch MNIST.
 
     python -m minigan sample --checkpoint out/checkpoint.npz --n 64 --out grid.png
+    python -m minigan eval --checkpoint out/checkpoint.npz
     python -m minigan sample --checkpoint out/checkpoint.npz --n 10000 --npy samples.npy
     python -m minigan sample --checkpoint out/checkpoint.npz --interpolate --out walk.png
     python -m minigan download mnist
@@ -97,8 +98,10 @@ def main(argv=None):
     d.add_argument("dataset", choices=["mnist"])
     d.add_argument("--dest", help="folder to write to (default ~/.cache/minigan/mnist)")
     d.set_defaults(run=download)
+    from minigan.metrics.cli import add_eval_command
+    add_eval_command(sub)
     args = p.parse_args(argv)
-    if getattr(args, "n", 1) < 1:
+    if (getattr(args, "n", None) or 1) < 1:
         p.error("--n must be at least 1")
     try:
         args.run(args)

@@ -36,26 +36,34 @@ def save_grid(images, path, nrow=None):
     return path
 
 
-def plot_curves(rows, path, extra=()):
-    """The losses, D(x) and D(G(z)) (before and after the D step), and the gradient norms over steps.
+def plot_curves(rows, path, eval_rows=()):
+    """The losses, D(x) and D(G(z)) (before and after the D step), and the gradient norms over steps; with
+    `eval_rows` (from eval.csv), the Frechet distance and the modes covered too.
     `rows`: dicts with a "step" key and the logged figures (as written to log.csv)."""
     plt = _matplotlib()
-    steps = [r["step"] for r in rows]
+    steps = [int(r["step"]) for r in rows]
     panels = [("losses", ["loss_D", "loss_G"]),
               ("discriminator outputs", ["D(x)", "D(G(z)) before D step", "D(G(z)) after D step"]),
-              ("gradient norms", ["grad_norm_D", "grad_norm_G"])] + list(extra)
+              ("gradient norms", ["grad_norm_D", "grad_norm_G"])]
     panels = [(title, [k for k in keys if rows and k in rows[0]]) for title, keys in panels]
     panels = [p for p in panels if p[1]]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels)), sharex=True)
-    for ax, (title, keys) in zip(numpy.atleast_1d(axes), panels):
+    extra = [("Frechet distance to real digits (classifier features)", "frechet_distance"),
+             ("digits holding 2% of the samples", "modes")] if eval_rows else []
+    fig, axes = plt.subplots(len(panels) + len(extra), 1, figsize=(8, 2.6 * (len(panels) + len(extra))), sharex=True)
+    axes = numpy.atleast_1d(axes)
+    for ax, (title, keys) in zip(axes, panels):
         for key in keys:
             values = numpy.array([float(r[key]) for r in rows])
             ax.plot(steps, values, lw=0.6, alpha=0.35)
             ax.plot(steps, _smooth(values), lw=1.5, label=key, color=ax.lines[-1].get_color())
         ax.set_title(title)
         ax.legend(loc="upper right", fontsize=8)
+    for ax, (title, key) in zip(axes[len(panels):], extra):
+        ax.plot([int(r["step"]) for r in eval_rows], [float(r[key]) for r in eval_rows], "o-")
+        ax.set_title(title)
+    for ax in axes:
         ax.grid(alpha=0.3)
-    numpy.atleast_1d(axes)[-1].set_xlabel("step")
+    axes[-1].set_xlabel("step")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,0 +1,42 @@
+"""`python -m minigan eval`: score a run's generator, or a file of samples, against the real digits."""
+import json
+
+import numpy
+
+
+def add_eval_command(subparsers):
+    e = subparsers.add_parser("eval", help="score generated digits (Frechet distance, inception score, modes)")
+    source = e.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="a run checkpoint: draw --n samples from its generator")
+    source.add_argument("--npy", help="a .npy file of images: uint8 (n, 28, 28), or floats in [-1, 1]")
+    e.add_argument("--n", type=int, default=None, help="samples to draw from a checkpoint (default 10,000)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    e.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    e.add_argument("--json", help="also write the scores to this file")
+    e.set_defaults(run=run_eval)
+
+
+def run_eval(args):
+    from minigan.cli import generate
+    from minigan.gan import load_generator
+    from minigan.metrics.evaluate import DEFAULT_SAMPLES, Evaluator, report
+    evaluator = Evaluator()
+    per_class = None
+    if args.checkpoint:
+        G, config = load_generator(args.checkpoint, args.device)
+        n = args.n or DEFAULT_SAMPLES
+        z = numpy.random.default_rng(args.seed).standard_normal((n, config["nz"])).astype(numpy.float32)
+        labels = numpy.arange(n) % 10 if config["conditional"] else None
+        images = generate(G, config, z, labels, args.device)
+        if labels is not None:
+            per_class = evaluator.class_accuracy(images, labels)
+    else:
+        images = numpy.load(args.npy, allow_pickle=False)
+    scores, floor = evaluator.score(images), evaluator.real_floor()
+    print(report(scores, floor))
+    if per_class:
+        print("classifier accuracy on samples asked for each digit: "
+              + ", ".join(f"{c}: {a:.2f}" for c, a in per_class.items()))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"scores": scores.as_dict(), "real": floor.as_dict(), "per_class_accuracy": per_class}, f, indent=2)

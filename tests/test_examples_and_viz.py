@@ -1,0 +1,66 @@
+"""The toy worlds run end to end with a tiny step count, and the graph drawing shows what was computed."""
+import importlib.util
+import os
+import shutil
+
+import numpy
+import pytest
+
+import minigan
+from minigan import gan, viz
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "examples", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_toy_1d_draws_its_panel_and_gif(tmp_path):
+    toy = load_example("toy_1d")
+    frames = toy.main(["--steps", "40", "--frame-every", "20", "--out", str(tmp_path)])
+    assert len(frames) == 3 and {"pg", "d", "d_star"} <= set(frames[-1])
+    assert (tmp_path / "toy_1d_panel.png").stat().st_size > 0 and (tmp_path / "toy_1d.gif").stat().st_size > 0
+    f = frames[-1]
+    assert numpy.all((0 <= f["d"]) & (f["d"] <= 1)) and numpy.all((0 <= f["d_star"]) & (f["d_star"] <= 1))
+    assert abs(numpy.trapezoid(f["pg"], toy.GRID) - 1) < 0.05  # p_g is a density
+
+
+def test_optimal_discriminator_is_one_half_where_the_densities_agree():
+    toy = load_example("toy_1d")
+    samples = numpy.random.default_rng(0).normal(toy.MEAN, toy.STD, 40_000)
+    inside = (toy.GRID > 1.5) & (toy.GRID < 2.5)
+    d_star = toy.p_data(toy.GRID) / (toy.p_data(toy.GRID) + toy.density(samples))
+    assert numpy.abs(d_star[inside] - 0.5).max() < 0.02
+
+
+def test_mixture_2d_measures_modes_and_quality(tmp_path):
+    mix = load_example("mixture_2d")
+    on_modes = numpy.repeat(mix.CENTRES, 30, axis=0) + 0.001
+    assert mix.quality(on_modes, 0.02) == (8, 100.0)
+    assert mix.quality(on_modes[:60], 0.02) == (2, 100.0)         # collapsed onto two modes
+    assert mix.quality(numpy.zeros((100, 2)), 0.02) == (0, 0.0)   # all in the ring's empty middle
+    histories = mix.main(["--steps", "4", "--every", "2", "--width", "16", "--out", str(tmp_path)])
+    assert set(histories) == {name for name, _, _ in mix.RUNS}
+    for name in ("mixture_2d_panel.png", "mixture_2d_modes.png", "mixture_2d.gif"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_graph_of_a_discriminator_step_shows_both_passes_through_d():
+    G, D = gan.build_models(gan.default_config(ngf=4, ndf=4))
+    fake = G(minigan.randn(2, 100))
+    loss = gan.discriminator_loss(D(minigan.randn(2, 1, 28, 28)), D(fake.detach()))
+    dot = viz.graph(loss, params={f"D.{k}": v for k, v in D.named_parameters()})
+    assert dot.startswith("digraph") and dot.rstrip().endswith("}")
+    assert dot.count('label="Conv2d"') == 6            # three convolutions, once for real and once for fake
+    assert "D.main.0.weight" in dot and "ConvTranspose2d" not in dot  # the fake batch was detached from G
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_render_writes_an_image(tmp_path):
+    x = minigan.tensor([1.0, 2.0], requires_grad=True)
+    assert viz.render((x * x).sum(), str(tmp_path / "g.png")) == str(tmp_path / "g.png")
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "g.dot").exists()

@@ -1,0 +1,102 @@
+"""The metrics on inputs with known answers, and calibrated on real digits, noise and collapse."""
+import numpy
+import pytest
+
+from minigan import data
+from minigan.metrics import (
+    Evaluator, frechet_distance, gaussian, inception_score, mode_coverage, near_duplicate_rate, report)
+from minigan.metrics.classifier import held_out_split, load_classifier
+
+
+def test_frechet_distance_of_identical_sets_is_zero():
+    x = numpy.random.default_rng(0).standard_normal((500, 6))
+    assert frechet_distance(*gaussian(x), *gaussian(x)) == pytest.approx(0, abs=1e-9)
+
+
+def test_frechet_distance_matches_the_closed_form_for_gaussians():
+    """For N(m1, S1) and N(m2, S2) with commuting (here diagonal) covariances the distance is
+    |m1 - m2|^2 + sum (sqrt(s1) - sqrt(s2))^2."""
+    m1, m2 = numpy.array([0.0, 1.0, -2.0]), numpy.array([3.0, 1.0, 0.0])
+    s1, s2 = numpy.array([1.0, 4.0, 0.25]), numpy.array([9.0, 1.0, 0.25])
+    expected = ((m1 - m2) ** 2).sum() + ((numpy.sqrt(s1) - numpy.sqrt(s2)) ** 2).sum()
+    assert frechet_distance(m1, numpy.diag(s1), m2, numpy.diag(s2)) == pytest.approx(expected, rel=1e-12)
+    rotation = numpy.linalg.qr(numpy.random.default_rng(1).standard_normal((3, 3)))[0]
+    rotated = [rotation @ numpy.diag(s) @ rotation.T for s in (s1, s2)]  # still commuting
+    assert frechet_distance(rotation @ m1, rotated[0], rotation @ m2, rotated[1]) == pytest.approx(expected, rel=1e-9)
+    rng = numpy.random.default_rng(2)
+    a = rng.standard_normal((200_000, 3)) * numpy.sqrt(s1) + m1
+    b = rng.standard_normal((200_000, 3)) * numpy.sqrt(s2) + m2
+    assert frechet_distance(*gaussian(a), *gaussian(b)) == pytest.approx(expected, rel=0.02)
+
+
+def test_inception_score_bounds_and_mode_counts():
+    sure = numpy.eye(10)[numpy.arange(1000) % 10]
+    assert inception_score(sure) == pytest.approx(10, rel=1e-6)
+    assert inception_score(numpy.full((100, 10), 0.1)) == pytest.approx(1, rel=1e-6)
+    one_class = numpy.eye(10)[numpy.zeros(300, dtype=int)]
+    assert inception_score(one_class) == pytest.approx(1, rel=1e-6)
+    modes, kl, histogram = mode_coverage(one_class)
+    assert modes == 1 and kl == pytest.approx(numpy.log(10)) and histogram[0] == 1
+    modes, kl, _ = mode_coverage(sure)
+    assert modes == 10 and kl == pytest.approx(0, abs=1e-12)
+
+
+def test_near_duplicates():
+    rng = numpy.random.default_rng(0)
+    x = rng.standard_normal((100, 4))
+    assert near_duplicate_rate(x, 0.01) == 0
+    doubled = numpy.concatenate([x, x[:10] + 1e-4])
+    assert near_duplicate_rate(doubled, 0.01) == pytest.approx(20 / 110)
+
+
+@pytest.fixture(scope="module")
+def evaluator():
+    return Evaluator()
+
+
+def test_the_shipped_classifier_reaches_98_percent_on_held_out_digits():
+    images, labels = data.load_embedded()
+    _, held = held_out_split(len(images))
+    model = load_classifier()
+    from minigan.metrics import embed
+    _, p = embed(model, images[held])
+    assert (p.argmax(1) == labels[held]).mean() >= 0.98
+
+
+def test_calibration_real_held_out_digits_score_like_real_digits(evaluator):
+    images, _ = data.load_embedded()
+    _, held = held_out_split(len(images))
+    scores, floor = evaluator.score(images[held]), evaluator.real_floor()
+    assert scores.modes == 10 and scores.class_kl < 0.02 and not scores.collapsed()
+    assert scores.frechet_distance < 15 and floor.frechet_distance < 5   # 500 vs 5,000 samples: a larger bias
+    assert scores.inception_score > 9
+
+
+def test_calibration_noise_is_far_away(evaluator):
+    noise = numpy.random.default_rng(0).integers(0, 256, (2000, 28, 28)).astype(numpy.uint8)
+    scores = evaluator.score(noise)
+    assert scores.frechet_distance > 100 * evaluator.real_floor().frechet_distance
+
+
+def test_calibration_one_repeated_digit_is_flagged_as_collapsed(evaluator):
+    images, labels = data.load_embedded()
+    sevens = numpy.repeat(images[labels == 7][:1], 2000, axis=0)
+    scores = evaluator.score(sevens)
+    assert scores.modes == 1 and scores.collapsed() and scores.near_duplicates == 1.0
+    assert "mode collapse" in report(scores, evaluator.real_floor())
+
+
+def test_per_class_accuracy_for_a_conditional_model(evaluator):
+    images, labels = data.load_embedded()
+    picked = numpy.concatenate([numpy.flatnonzero(labels == c)[:50] for c in range(10)])
+    accuracy = evaluator.class_accuracy(images[picked], labels[picked])
+    assert sorted(accuracy) == list(range(10)) and min(accuracy.values()) > 0.9
+    wrong = evaluator.class_accuracy(images[picked], (labels[picked] + 1) % 10)
+    assert max(wrong.values()) < 0.1
+
+
+def test_images_of_the_wrong_shape_or_range_are_refused(evaluator):
+    with pytest.raises(ValueError, match="28x28 grey images"):
+        evaluator.score(numpy.zeros((10, 32, 32), numpy.uint8))
+    with pytest.raises(ValueError, match=r"must lie in \[-1, 1\]"):
+        evaluator.score(numpy.full((10, 28, 28), 3.0))
