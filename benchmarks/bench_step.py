@@ -20,10 +20,8 @@ import minigan
 from minigan import data, gan, optim
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_reference  # noqa: E402
 from common import matmul_peak, race  # noqa: E402
-
-NZ = 100
-
 
 # --------------------------------------------------------------------------- the two contestants
 
@@ -37,58 +35,23 @@ def minigan_step_fn(batch_size, device, seed=0):
     batches = data.Batches(*data.load_embedded(), batch_size, seed=seed, device=device)
 
     def step():
-        figures = gan.train_step(G, D, opt_G, opt_D, batches, NZ)
+        figures = gan.train_step(G, D, opt_G, opt_D, batches, torch_reference.NZ)
         return figures["loss_G"].item()  # a value is read back every step, as when logging
     return step
 
 
 def torch_step_fn(batch_size, device, seed=0):
     import torch
-    from torch import nn
-    torch.manual_seed(seed)
-    G = nn.Sequential(
-        nn.ConvTranspose2d(NZ, 256, 7, 1, 0, bias=False), nn.BatchNorm2d(256), nn.ReLU(True),
-        nn.ConvTranspose2d(256, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(True),
-        nn.ConvTranspose2d(128, 1, 4, 2, 1, bias=False), nn.Tanh()).to(device)
-    D = nn.Sequential(
-        nn.Conv2d(1, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(128, 1, 7, 1, 0, bias=False)).to(device)
-    for m in list(G.modules()) + list(D.modules()):
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0, 0.02)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1, 0.02)
-            nn.init.zeros_(m.bias)
-    opt_G = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_D = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    images, _ = data.load_embedded()
-    images = torch.tensor(data.to_unit_range(images), device=device)
-    bce = nn.functional.binary_cross_entropy_with_logits
+    G, D, opt_G, opt_D = torch_reference.build(device, seed)
+    images = torch.tensor(data.to_unit_range(data.load_embedded()[0]), device=device)
     position = [0]
 
-    def step():
+    def next_real():
         if position[0] + batch_size > len(images):
             position[0] = 0
-        real = images[position[0]:position[0] + batch_size]
         position[0] += batch_size
-        fake = G(torch.randn(batch_size, NZ, 1, 1, device=device))
-        # (1) discriminator step
-        opt_D.zero_grad()
-        real_logits, fake_logits = D(real).view(-1), D(fake.detach()).view(-1)
-        loss_D = bce(real_logits, torch.ones_like(real_logits)) + bce(fake_logits, torch.zeros_like(fake_logits))
-        loss_D.backward()
-        opt_D.step()
-        # (2) generator step, D frozen
-        opt_G.zero_grad()
-        D.requires_grad_(False)
-        logits = D(fake).view(-1)
-        loss_G = bce(logits, torch.ones_like(logits))
-        loss_G.backward()
-        D.requires_grad_(True)
-        opt_G.step()
-        return loss_G.item()
-    return step
+        return images[position[0] - batch_size:position[0]]
+    return torch_reference.make_step(G, D, opt_G, opt_D, next_real, device)
 
 
 # --------------------------------------------------------------------------- what a step costs

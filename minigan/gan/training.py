@@ -8,7 +8,7 @@ Each returns the step's figures as Tensors (turned into numbers only where they 
 """
 import math
 
-from minigan import ops
+from minigan import backend, ops
 from minigan.autograd.tensor import no_grad
 from minigan.creation import randn
 from minigan.gan.losses import discriminator_loss, generator_loss
@@ -91,8 +91,13 @@ def train_step(G, D, opt_G, opt_D, batches, nz, k=1, loss="nonsaturating", label
 
 
 def to_numbers(figures, step):
-    """The step's figures as floats, refusing a non-finite loss (naming the step and the player)."""
-    numbers = {name: (float(value.item()) if value is not None else math.nan) for name, value in figures.items()}
+    """The step's figures as floats, refusing a non-finite loss (naming the step and the player).
+    On a GPU the figures come back in one transfer, not one per figure."""
+    present = [name for name, value in figures.items() if value is not None]
+    xp = backend.get_array_module(figures[present[0]].data)
+    values = backend.as_numpy(xp.stack([figures[name].data.reshape(()).astype(xp.float64) for name in present]))
+    numbers = {name: math.nan for name in figures}
+    numbers.update(zip(present, values.tolist()))
     for name, player in (("loss_D", "discriminator"), ("loss_G", "generator")):
         if not math.isfinite(numbers[name]):
             raise TrainingDiverged(f"step {step}: the {player}'s loss is {numbers[name]}; training stopped")
