@@ -430,6 +430,9 @@ def where(condition, x0, x1):
     """Elementwise choice: x0 where `condition` is true, else x1 (as torch.where)."""
     x0, x1 = _binary(x0, x1, "where")
     condition = condition.data if isinstance(condition, Tensor) else condition
+    if getattr(condition, "ndim", 0) and backend.device_of(condition) != x0.device:
+        raise RuntimeError(f"where: the condition is on {backend.device_of(condition)}, the values on {x0.device}")
+    condition = backend.get_array_module(x0.data).asarray(condition)  # a 0-d NumPy bool becomes an array here
     if condition.dtype != bool:
         raise TypeError(f"where: condition must be a boolean array, got {condition.dtype}")
     return Where(condition)(x0, x1)
