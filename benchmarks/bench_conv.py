@@ -6,6 +6,10 @@ B = 64: minigan against PyTorch (CPU), in alternating blocks in one run, median 
 Backward means both gradients, of the input and of the weight. Prints each layer's times and ratio
 (minigan / PyTorch; below 1 minigan is faster), the GFLOP/s achieved, and their share of NumPy's float32
 matmul peak measured in the same run.
+
+Each library gets its inputs in the memory order its own layers hand each other inside the network:
+PyTorch's (n, c, h, w); minigan's (c, h, w, n) (same shape and values; see minigan/kernels/cpu.py), except
+for the first layer of each player, whose input (images, noise) arrives in (n, c, h, w) for both.
 """
 import argparse
 import os
@@ -35,16 +39,23 @@ def layer_gflop(transposed, c_in, c_out, k, size, out_size, batch):
     return 3 * 2 * c_in * c_out * k * k * pixels * batch / 1e9
 
 
+def channels_first(array):
+    """The same (n, c, h, w) array, held in memory as (c, h, w, n): how minigan's layers pass activations."""
+    return numpy.ascontiguousarray(array.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
 def contestants(layer, batch, torch):
-    _, transposed, c_in, c_out, k, s, p, size = layer
+    name, transposed, c_in, c_out, k, s, p, size = layer
+    inner = not name.startswith(("G1", "D1"))  # fed by another layer of the network
     rng = numpy.random.default_rng(0)
     x = rng.standard_normal((batch, c_in, size, size)).astype(numpy.float32)
     W = (rng.standard_normal((c_in, c_out, k, k) if transposed else (c_out, c_in, k, k)) * 0.02).astype(numpy.float32)
     op = minigan.conv_transpose2d if transposed else minigan.conv2d
-    mx, mW = minigan.tensor(x, requires_grad=True), minigan.tensor(W, requires_grad=True)
+    mx = minigan.Tensor(channels_first(x) if inner else x.copy(), requires_grad=True)
+    mW = minigan.tensor(W, requires_grad=True)
     out = op(mx, mW, stride=s, padding=p)
     gy = rng.standard_normal(out.shape).astype(numpy.float32)
-    mgy = minigan.tensor(gy)
+    mgy = minigan.Tensor(channels_first(gy))  # gradients reach a layer from minigan's own ops
 
     def ours():
         mx.grad = mW.grad = None

@@ -8,7 +8,7 @@ G is updated through D on the same fake batch, with D's parameters frozen for th
 alike). Both run the same recipe on the same data in one process, in alternating blocks of steps, so
 that a slower or busier moment of the machine costs both alike. Prints the median ms per step, the ratio
 minigan / PyTorch (below 1: minigan is faster), the GFLOP/s of the step's matrix work against NumPy's own
-float32 matmul peak measured in the same run, and the peak memory of each (measured in a child process each).
+float32 matmul peak measured in the same run, and the peak resident memory of a process training each.
 """
 import argparse
 import json
@@ -70,12 +70,12 @@ def step_gflop(batch_size):
 
 
 def peak_memory_mib(framework, batch_size, device):
-    """Peak resident memory of a child process that builds the model and runs 5 steps, minus its memory
-    before the first step."""
-    code = (f"import resource, sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import bench_step as b; "
-            f"s = b.{framework}_step_fn({batch_size}, {device!r}); "
-            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; [s() for _ in range(5)]; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)")
+    """Peak resident memory (MiB) of a child process over 5 training steps, after one warm-up step. Linux:
+    writing 5 to /proc/self/clear_refs resets the high-water mark that /proc/self/status reports as VmHWM."""
+    code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); import bench_step as b; "
+            f"s = b.{framework}_step_fn({batch_size}, {device!r}); s(); "
+            "open('/proc/self/clear_refs', 'w').write('5'); [s() for _ in range(5)]; "
+            "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
