@@ -17,22 +17,16 @@ import subprocess
 import sys
 
 import minigan
-from minigan import data, gan, optim
+from minigan import data, gan
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
-from common import matmul_peak, race  # noqa: E402
+from common import matmul_peak, minigan_reference, race  # noqa: E402
 
 # --------------------------------------------------------------------------- the two contestants
 
 def minigan_step_fn(batch_size, device, seed=0):
-    minigan.manual_seed(seed)
-    G, D = gan.build_models(gan.default_config())
-    G.to(device)
-    D.to(device)
-    opt_G = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_D = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    batches = data.Batches(*data.load_embedded(), batch_size, seed=seed, device=device)
+    G, D, opt_G, opt_D, batches = minigan_reference(batch_size, device, seed)
 
     def step():
         figures = gan.train_step(G, D, opt_G, opt_D, batches, torch_reference.NZ)

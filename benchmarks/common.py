@@ -1,8 +1,12 @@
-"""Shared by the benchmarks: NumPy's matmul peak, and timing two contestants in alternating blocks."""
+"""Shared by the benchmarks: NumPy's matmul peak, timing contestants in alternating blocks, and the
+reference recipe built in minigan."""
 import statistics
 import time
 
 import numpy
+
+import minigan
+from minigan import data, gan, optim
 
 
 def matmul_peak(repeats=5):
@@ -35,3 +39,14 @@ def race(contestants, repeats, block=5, sync=None):
                 if i > 0:
                     times[name].append(time.perf_counter() - t)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def minigan_reference(batch_size, device, seed):
+    """The reference recipe in minigan: (G, D, opt_G, opt_D, batches over the embedded digits)."""
+    minigan.manual_seed(seed)
+    G, D = gan.build_models(gan.default_config())
+    G.to(device)
+    D.to(device)
+    opt_G = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_D = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    return G, D, opt_G, opt_D, data.Batches(*data.load_embedded(), batch_size, seed=seed, device=device)

@@ -16,21 +16,16 @@ import time
 import numpy
 
 import minigan
-from minigan import data, gan, optim
+from minigan import data, gan
 from minigan.metrics import Evaluator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
+from common import minigan_reference  # noqa: E402
 
 
 def train_minigan(seed, steps, device):
-    minigan.manual_seed(seed)
-    G, D = gan.build_models(gan.default_config())
-    G.to(device)
-    D.to(device)
-    opt_G = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_D = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    batches = data.Batches(*data.load_embedded(), 64, seed=seed, device=device)
+    G, D, opt_G, opt_D, batches = minigan_reference(64, device, seed)
     for _ in range(steps):
         gan.train_step(G, D, opt_G, opt_D, batches, 100)
     G.eval()

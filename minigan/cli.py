@@ -7,7 +7,6 @@
     python -m minigan download mnist
 """
 import argparse
-import sys
 
 import numpy
 

@@ -23,7 +23,3 @@ def import_torch():
 def leaf(array, device="cpu", requires_grad=True):
     """A minigan leaf tensor with the values (and dtype) of `array`, on `device`."""
     return minigan.tensor(numpy.asarray(array), device=device, requires_grad=requires_grad)
-
-
-def as_numpy(t):
-    return None if t is None else t.numpy()

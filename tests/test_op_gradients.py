@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 import minigan
 from minigan import backend
 from tests.op_specs import SPECS
-from tests.support import as_numpy, import_torch, leaf
+from tests.support import import_torch, leaf
 
 ids = [s.name for s in SPECS]
 

@@ -58,29 +58,20 @@ _col2im = cupy.ElementwiseKernel(
     "minigan_col2im")
 
 # One Adam step for one element of one parameter (see minigan/optim/adam.py for the formula): the whole
-# update in one launch, where the array version takes about ten.
-_adam = cupy.ElementwiseKernel(
-    "T grad, float64 lr, float64 beta1, float64 beta2, float64 eps, float64 wd, float64 bc1, float64 sbc2",
-    "T param, T m, T v",
-    """
+# update in one launch, where the array version takes about ten. AMSGrad divides by the running maximum of v.
+_ADAM = """
     const T g = grad + (T)wd * param;
     m = (T)beta1 * m + (T)(1 - beta1) * g;
     v = (T)beta2 * v + (T)(1 - beta2) * g * g;
-    param -= (T)(lr / bc1) * m / (sqrt(v) / (T)sbc2 + (T)eps);
-    """,
-    "minigan_adam")
-
-_adam_amsgrad = cupy.ElementwiseKernel(
-    "T grad, float64 lr, float64 beta1, float64 beta2, float64 eps, float64 wd, float64 bc1, float64 sbc2",
-    "T param, T m, T v, T vmax",
-    """
-    const T g = grad + (T)wd * param;
-    m = (T)beta1 * m + (T)(1 - beta1) * g;
-    v = (T)beta2 * v + (T)(1 - beta2) * g * g;
-    vmax = max(vmax, v);
-    param -= (T)(lr / bc1) * m / (sqrt(vmax) / (T)sbc2 + (T)eps);
-    """,
-    "minigan_adam_amsgrad")
+    {keep_max}
+    param -= (T)(lr / bc1) * m / (sqrt({second}) / (T)sbc2 + (T)eps);
+"""
+_ADAM_SCALARS = "T grad, float64 lr, float64 beta1, float64 beta2, float64 eps, float64 wd, float64 bc1, float64 sbc2"
+_adam = cupy.ElementwiseKernel(_ADAM_SCALARS, "T param, T m, T v", _ADAM.format(keep_max="", second="v"),
+                               "minigan_adam")
+_adam_amsgrad = cupy.ElementwiseKernel(_ADAM_SCALARS, "T param, T m, T v, T vmax",
+                                       _ADAM.format(keep_max="vmax = max(vmax, v);", second="vmax"),
+                                       "minigan_adam_amsgrad")
 
 
 def _out_size(size, k, s, p, d):
