@@ -210,3 +210,43 @@ def test_gradgradcheck_catches_a_backward_built_from_constants():
 def test_gradcheck_needs_something_to_check():
     with pytest.raises(ValueError, match="requires_grad"):
         minigan.gradcheck(lambda x: x * 2, [minigan.tensor([1.0])])
+
+
+# --------------------------------------------------------------------------- ops outside the op table
+
+def _reseeded_dropout(x):
+    minigan.manual_seed(11)  # the same mask at every evaluation, so finite differences see one function
+    return minigan.dropout(x, 0.3)
+
+
+def test_dropout_gradients_match_finite_differences_and_torch():
+    from tests.support import import_torch
+    x = leaf(numpy.random.default_rng(0).standard_normal((4, 5)))
+    assert minigan.gradcheck(_reseeded_dropout, [x])
+    assert minigan.gradgradcheck(lambda x: _reseeded_dropout(x) * x, [x])
+    torch = import_torch()
+    y = _reseeded_dropout(x)
+    keep = torch.tensor(y.numpy() != 0)                 # the mask minigan drew, given to torch's autograd
+    tx = torch.tensor(x.numpy(), requires_grad=True)
+    ty = tx * keep / 0.7
+    numpy.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12)
+    v = numpy.random.default_rng(1).standard_normal((4, 5))
+    (g,) = minigan.grad(y, x, minigan.tensor(v))
+    (tg,) = torch.autograd.grad(ty, tx, torch.tensor(v))
+    numpy.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-12)
+
+
+def test_casts_between_float_dtypes_are_differentiable_and_match_torch():
+    from tests.support import import_torch
+    x = leaf(numpy.random.default_rng(0).standard_normal((3, 4)))
+    f = lambda x: (x.to_dtype("float32") * x.to_dtype("float32")).to_dtype("float64")  # noqa: E731
+    assert f(x).dtype == numpy.float64
+    assert minigan.gradcheck(f, [x], eps=1e-3, atol=1e-4, rtol=1e-3)     # float32 inside: looser tolerances
+    assert minigan.gradgradcheck(f, [x], eps=1e-3, atol=1e-4, rtol=1e-3)
+    torch = import_torch()
+    tx = torch.tensor(x.numpy(), requires_grad=True)
+    ty = (tx.float() * tx.float()).double()
+    (g,) = minigan.grad(f(x), x, minigan.ones(3, 4, dtype="float64"))
+    (tg,) = torch.autograd.grad(ty, tx, torch.ones(3, 4, dtype=torch.float64))
+    assert g.dtype == numpy.float64
+    numpy.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-6)

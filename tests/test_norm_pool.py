@@ -105,9 +105,15 @@ def test_pool_matches_torch(pool, cfg, seed):
     ty = POOLS[pool](torch.nn.functional)(theirs, (kh, kw), s, p)
     numpy.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
     v = numpy.random.default_rng(seed).standard_normal(y.shape)
-    (g,) = minigan.grad(y, ours, minigan.tensor(v))
-    (tg,) = torch.autograd.grad(ty, theirs, torch.tensor(v))
-    numpy.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-12, atol=1e-12)
+    (g,) = minigan.grad(y, ours, minigan.tensor(v), create_graph=True)
+    (tg,) = torch.autograd.grad(ty, theirs, torch.tensor(v), create_graph=True)
+    numpy.testing.assert_allclose(g.numpy(), tg.detach().numpy(), rtol=1e-12, atol=1e-12)
+    # double backward: differentiate sum(g * w * x) with respect to x again, which goes back through the
+    # graph that built the gradient g (the scatter of max pooling, the transposed convolution of averaging)
+    w = numpy.random.default_rng(seed + 1).standard_normal(x.shape)
+    (gg,) = minigan.grad((g * minigan.tensor(w) * ours).sum(), ours)
+    (tgg,) = torch.autograd.grad((tg * torch.tensor(w) * theirs).sum(), theirs)
+    numpy.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_pools_refuse_bad_input():
