@@ -209,7 +209,7 @@ def main(argv=None):
                 eval_file.flush()
                 if scores.collapsed():
                     tqdm.write(f"warning: step {step}: mode collapse? only {scores.modes} of 10 digits hold 2% of "
-                               f"the samples (class histogram {scores.histogram})")
+                               f"the samples (class histogram {scores.histogram})", file=sys.stderr)
             if step % args.sample_every == 0 or step == steps:
                 sample_grid(G, fixed_z, fixed_labels, os.path.join(args.out, f"samples_{step}.png"))
                 gan.save_run(checkpoint_path, G, D, opt_G, opt_D, step, batches, config)

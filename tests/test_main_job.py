@@ -135,3 +135,16 @@ def test_sampling_with_a_label_from_an_unconditional_model_is_refused(example, t
     assert example.main(SMALL + ["--steps", "1", "--out", str(tmp_path)]) == 0
     result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "checkpoint.npz"), "--label", "3")
     assert result.returncode != 0 and "not conditional" in result.stderr
+
+
+def test_eval_every_scores_the_run_and_warns_of_collapse(example, tmp_path, capsys):
+    assert example.main(SMALL + ["--steps", "4", "--eval-every", "2", "--eval-samples", "200",
+                                 "--out", str(tmp_path)]) == 0
+    with open(tmp_path / "eval.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [2, 4] and all(int(r["samples"]) == 200 for r in rows)
+    assert all(float(r["frechet_distance"]) > 0 for r in rows)
+    # after 2 steps of a tiny model the samples are alike blobs, which the classifier files under few digits
+    assert int(rows[0]["modes"]) < 8
+    assert "warning: step 2: mode collapse?" in capsys.readouterr().err
+    assert (tmp_path / "curves.png").exists()
