@@ -5,7 +5,7 @@ from minigan.autograd import (
 from minigan.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from minigan.ops import *  # noqa: F401,F403  (the differentiable functions, torch-style names)
 from minigan.ops import abs_ as abs  # noqa: F401
-from minigan import nn, optim
+from minigan import nn, optim, viz
 from minigan.checkpoint import CheckpointError, load, save
 from minigan.creation import arange, empty, full, ones, ones_like, rand, randn, zeros, zeros_like
 
