@@ -126,6 +126,16 @@ def test_tensor_basics():
         t.item()
 
 
+def test_comparisons_give_boolean_tensors_outside_the_graph():
+    x = leaf(numpy.array([-1.0, 0.0, 2.0]))
+    assert (x > 0).numpy().tolist() == [False, False, True] and (x <= 0).numpy().tolist() == [True, True, False]
+    assert (x < minigan.tensor([0.0, 1.0, 1.0], dtype="float64")).numpy().tolist() == [True, True, False]
+    assert not (x >= 0).requires_grad and (x >= 0).dtype == bool
+    kept = minigan.where(x > 0, x, x * 0)
+    kept.sum().backward()
+    assert x.grad.numpy().tolist() == [0.0, 0.0, 1.0]
+
+
 def test_float32_stays_float32_through_numbers_and_ops():
     x = leaf(numpy.ones((2, 3), dtype=numpy.float32))
     y = ((x * 2.5 + 1) ** 2 / 3 - x.exp()).tanh().sigmoid().softmax(1).sum()

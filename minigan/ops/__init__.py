@@ -1,5 +1,6 @@
 """The differentiable ops, and the Tensor methods and operators that call them."""
 from minigan.autograd.tensor import Tensor
+from minigan.backend import get_array_module
 from minigan.ops.broadcast import broadcast_to, sum_to
 from minigan.ops.conv import conv2d, conv2d_weight, conv_transpose2d
 from minigan.ops.elementwise import (
@@ -23,6 +24,14 @@ __all__ = [
 ]
 
 
+def _comparison(name):
+    """x < y and friends: a boolean Tensor, outside the graph (a comparison has no gradient)."""
+    def compare(self, other):
+        xp = get_array_module(self.data)
+        return Tensor(getattr(xp, name)(self.data, other.data if isinstance(other, Tensor) else other))
+    return compare
+
+
 def _install_tensor_methods():
     """Give Tensor its operators and methods, so that `x @ W + b` and `x.sum(1)` build graphs."""
     def reflected(f):
@@ -44,6 +53,9 @@ def _install_tensor_methods():
     }
     for name, f in {**operators, **methods}.items():
         setattr(Tensor, name, f)
+    for name, compare in (("__lt__", "less"), ("__le__", "less_equal"), ("__gt__", "greater"),
+                          ("__ge__", "greater_equal")):
+        setattr(Tensor, name, _comparison(compare))
     Tensor.cpu = lambda self: to_device(self, "cpu")
     Tensor.cuda = lambda self: to_device(self, "cuda")
     Tensor.float = lambda self: to_dtype(self, "float32")
