@@ -12,40 +12,8 @@ The column layout is (c, kh, kw, out_h, out_w, n), with the batch axis last. The
 Activations therefore live in memory as (c, h, w, n) while their shape reads (n, c, h, w); NumPy's
 elementwise ops keep that order, and the next im2col reads it without a transpose copy.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy
 from numpy.lib.stride_tricks import as_strided
-
-# NumPy lets go of the GIL inside large copies and ufunc loops, so the layout work below can use every core:
-# the channel axis is cut into one slab per core, and each thread writes only its own slab (the same result
-# as one thread, with no locks). Small arrays stay on one thread, where starting others would cost more.
-_CORES = os.cpu_count() or 1
-_PARALLEL_FROM = 1 << 20   # elements
-_pool = None
-
-
-def _forget_pool():
-    global _pool
-    _pool = None  # a forked child has none of its parent's threads: it starts a pool of its own if it needs one
-
-
-os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _by_channel_slabs(work, channels, size):
-    """Run work(slice) over slabs of the channel axis, on all cores when the arrays are large."""
-    global _pool
-    if _CORES == 1 or size < _PARALLEL_FROM or channels < 2:
-        work(slice(None))
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_CORES, thread_name_prefix="minigan-kernel")
-    bounds = numpy.linspace(0, channels, min(_CORES, channels) + 1).astype(int)
-    for future in [_pool.submit(work, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]:
-        future.result()
-
 
 def _out_size(size, k, s, p, d):
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
@@ -68,12 +36,7 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
     # Window (i, j) at output pixel (y, x) reads padded[c, y*sy + i*dy, x*sx + j*dx, n]: the strides say so.
     windows = as_strided(padded, shape=(c, kh, kw, out_h, out_w, n),
                          strides=(s_c, dy * s_h, dx * s_w, sy * s_h, sx * s_w, s_n), writeable=False)
-    col = numpy.empty(windows.shape, dtype=x.dtype)                          # (c, kh, kw, out_h, out_w, n)
-
-    def copy(channels):
-        col[channels] = windows[channels]
-    _by_channel_slabs(copy, c, col.size)
-    return col
+    return numpy.ascontiguousarray(windows)                                  # (c, kh, kw, out_h, out_w, n)
 
 
 def col2im(col, size, stride, padding, dilation):
@@ -87,13 +50,10 @@ def col2im(col, size, stride, padding, dilation):
         padded = col.reshape(c, kh, kw, n)
         return padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
     padded = numpy.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=col.dtype)  # (c, h + 2ph, w + 2pw, n)
-
-    def add(channels):
-        for i in range(kh):      # one strided add per kernel offset; each covers every pixel of the slab
-            for j in range(kw):
-                y0, x0 = i * dy, j * dx
-                padded[channels, y0:y0 + sy * out_h:sy, x0:x0 + sx * out_w:sx] += col[channels, i, j]
-    _by_channel_slabs(add, c, col.size)
+    for i in range(kh):          # one strided add per kernel offset; each covers every channel and pixel
+        for j in range(kw):
+            y0, x0 = i * dy, j * dx
+            padded[:, y0:y0 + sy * out_h:sy, x0:x0 + sx * out_w:sx] += col[:, i, j]
     return padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)            # (n, c, h, w), a view
 
 
