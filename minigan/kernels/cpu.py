@@ -15,6 +15,7 @@ elementwise ops keep that order, and the next im2col reads it without a transpos
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
+
 def _out_size(size, k, s, p, d):
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
