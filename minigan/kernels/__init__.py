@@ -5,6 +5,7 @@ by the array's type, so the ops above call `im2col(...)` and never ask which dev
 """
 from minigan import backend
 from minigan.kernels import cpu
+from minigan.kernels.cpu import conv_out_size  # noqa: F401  (the one formula; the ops use it too)
 
 
 def _impl(array):
@@ -24,11 +25,6 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
 def col2im(col, size, stride, padding, dilation):
     """(c, kh, kw, out_h, out_w, n) -> (n, c, h, w): the adjoint of im2col, adding overlapping windows."""
     return _impl(col).col2im(col, size, stride, padding, dilation)
-
-
-def conv_out_size(size, k, s, p, d):
-    """How many windows of extent d (k - 1) + 1 and step s fit in size + 2 p."""
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, **hyper):

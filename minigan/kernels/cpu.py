@@ -16,7 +16,8 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 
 
-def _out_size(size, k, s, p, d):
+def conv_out_size(size, k, s, p, d):
+    """How many windows of extent d (k - 1) + 1 and step s fit in size + 2 p."""
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
@@ -26,7 +27,7 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
     sy, sx = stride
     ph, pw = padding
     dy, dx = dilation
-    out_h, out_w = out_size or (_out_size(h, kh, sy, ph, dy), _out_size(w, kw, sx, pw, dx))
+    out_h, out_w = out_size or (conv_out_size(h, kh, sy, ph, dy), conv_out_size(w, kw, sx, pw, dx))
     if ph or pw:
         shape = (c, h + 2 * ph, w + 2 * pw, n)
         padded = numpy.zeros(shape, x.dtype) if pad_value == 0 else numpy.full(shape, pad_value, x.dtype)

@@ -10,6 +10,8 @@ every run.
 """
 import cupy
 
+from minigan.kernels.cpu import conv_out_size
+
 # One thread per column entry (ch, k, j, oy, ox, b): the input pixel window (k, j) of output pixel (oy, ox)
 # reads, or the padding value when that pixel falls outside the image.
 _im2col = cupy.ElementwiseKernel(
@@ -74,14 +76,10 @@ _adam_amsgrad = cupy.ElementwiseKernel(_ADAM_SCALARS, "T param, T m, T v, T vmax
                                        "minigan_adam_amsgrad")
 
 
-def _out_size(size, k, s, p, d):
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
-
-
 def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
     n, c, h, w = x.shape
     (kh, kw), (sy, sx), (ph, pw), (dy, dx) = kernel, stride, padding, dilation
-    out_h, out_w = out_size or (_out_size(h, kh, sy, ph, dy), _out_size(w, kw, sx, pw, dx))
+    out_h, out_w = out_size or (conv_out_size(h, kh, sy, ph, dy), conv_out_size(w, kw, sx, pw, dx))
     image = cupy.ascontiguousarray(x.transpose(1, 2, 3, 0))                 # (c, h, w, n), free if already so
     col = cupy.empty((c, kh, kw, out_h, out_w, n), dtype=x.dtype)
     _im2col(image, h, w, n, kh, kw, out_h, out_w, sy, sx, ph, pw, dy, dx, x.dtype.type(pad_value), col)
