@@ -27,6 +27,12 @@ def _pool_args(op, x, kernel_size, stride, padding, dilation=1):
     return kernel, stride, padding, dilation
 
 
+def _windows(x, geo, pad_value):
+    """im2col(x) with the kernel's two axes merged: (c, kh*kw, out_h, out_w, n)."""
+    col = kernels.im2col(x, *geo, pad_value=pad_value)                       # (c, kh, kw, out_h, out_w, n)
+    return col.reshape(col.shape[0], -1, *col.shape[3:])
+
+
 def avg_pool2d(input, kernel_size, stride=None, padding=0):
     """The mean of each window (zero padding counted, as torch's default count_include_pad=True)."""
     kernel, stride, padding, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding)
@@ -41,13 +47,15 @@ class WindowGather(Function):
     """y = x at one chosen element of each window  ->  gx = WindowScatter(gy)"""
     reads_inputs = False
 
-    def __init__(self, geo, winners):
+    def __init__(self, geo, winners, columns=None):
         self.geo, self.winners = geo, winners  # winners: (c, 1, out_h, out_w, n) index into kh*kw
+        self.columns = columns                 # im2col(x) when the caller has made it already
 
     def forward(self, x):
-        kernel, stride, padding, dilation = self.geo
-        col = kernels.im2col(x, kernel, stride, padding, dilation)          # (c, kh, kw, out_h, out_w, n)
-        col = col.reshape(col.shape[0], -1, *col.shape[3:])                  # (c, kh*kw, out_h, out_w, n)
+        col = self.columns
+        if col is None:
+            col = _windows(x, self.geo, 0)                                   # (c, kh*kw, out_h, out_w, n)
+        self.columns = None
         xp = get_array_module(x)
         return xp.take_along_axis(col, self.winners, axis=1)[:, 0].transpose(3, 0, 1, 2)  # (n, c, out_h, out_w)
 
@@ -77,7 +85,8 @@ class WindowScatter(Function):
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
     """The largest element of each window (padding never wins), as torch.nn.functional.max_pool2d."""
     geo = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation)
-    col = kernels.im2col(input.data, *geo, pad_value=-float("inf"))        # (c, kh, kw, out_h, out_w, n)
-    col = col.reshape(col.shape[0], -1, *col.shape[3:])                      # (c, kh*kw, out_h, out_w, n)
+    col = _windows(input.data, geo, -float("inf"))                          # (c, kh*kw, out_h, out_w, n)
     winners = col.argmax(axis=1)[:, None]                                    # (c, 1, out_h, out_w, n)
-    return WindowGather(geo, winners)(input)
+    # Padding is at most half a window, so no window is all padding and no winner points at it: the
+    # gather can read these columns (their -inf padding is never picked) instead of making new ones.
+    return WindowGather(geo, winners, col)(input)
