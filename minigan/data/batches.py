@@ -51,6 +51,11 @@ class Batches:
     def state_dict(self):
         return {"epoch": self.epoch, "position": self.position, "seed": self.seed}
 
+    def check_state_dict(self, state):
+        """Raise, naming the entries, if `state` is not this iterator's; change nothing."""
+        if set(state) != {"epoch", "position", "seed"}:
+            raise KeyError(f"the batch iterator's state has entries {sorted(state)}, expected epoch, position, seed")
+
     def load_state_dict(self, state):
         self.epoch, self.position, self.seed = int(state["epoch"]), int(state["position"]), int(state["seed"])
         self._order = None

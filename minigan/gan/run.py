@@ -6,7 +6,7 @@ a run stopped and resumed makes the same updates, bit for bit, as one that never
 """
 from minigan import backend, checkpoint
 from minigan.checkpoint import CheckpointError
-from minigan.gan.models import build_models
+from minigan.gan.models import build_models, default_config
 
 
 def run_state(G, D, opt_G, opt_D, step, batches, config):
@@ -29,29 +29,15 @@ def _read(path):
 def resume_run(path, G, D, opt_G, opt_D, batches, config):
     """Load the run at `path` into the given objects (made from the same model config); returns the step."""
     state = _read(path)
-    model_keys = ("arch", "nz", "ngf", "ndf", "image_size", "channels", "conditional")
+    model_keys = tuple(default_config())  # every setting that shapes the players
     theirs = {k: state["config"].get(k) for k in model_keys}
     ours = {k: config.get(k) for k in model_keys}
     if theirs != ours:
         differ = {k: (theirs[k], ours[k]) for k in model_keys if theirs[k] != ours[k]}
         raise CheckpointError(f"{path}: made by another model (checkpoint vs this run: {differ})")
-    checkpoint.restore(path, state, G=G, D=D, opt_G=opt_G, opt_D=opt_D, batches=_Batches(batches))
+    checkpoint.restore(path, state, G=G, D=D, opt_G=opt_G, opt_D=opt_D, batches=batches)
     backend.set_rng_state(state["rng"])
     return int(state["step"])
-
-
-class _Batches:
-    """Adapter giving the batch iterator the check/load pair that checkpoint.restore expects."""
-
-    def __init__(self, batches):
-        self.batches = batches
-
-    def check_state_dict(self, state):
-        if set(state) != {"epoch", "position", "seed"}:
-            raise KeyError(f"the batch iterator's state has entries {sorted(state)}")
-
-    def load_state_dict(self, state):
-        self.batches.load_state_dict(state)
 
 
 def load_generator(path, device="cpu"):
