@@ -2,6 +2,8 @@
 yardstick in the quality comparison. PyTorch is needed only here, never by minigan itself."""
 import numpy
 
+from minigan.gan import to_pixels
+
 NZ = 100
 
 
@@ -66,5 +68,4 @@ def sample(G, n, seed, device, chunk=1000):
             z = torch.randn(min(chunk, n - start), NZ, 1, 1, generator=generator).to(device)
             out.append(G(z).cpu().numpy())
     G.train()
-    images = numpy.concatenate(out)[:, 0]
-    return numpy.round((images + 1) * 127.5).clip(0, 255).astype(numpy.uint8)
+    return to_pixels(numpy.concatenate(out))

@@ -111,29 +111,15 @@ def open_log(path, resumed_step):
     return f, writer
 
 
-def sample_grid(G, fixed_z, fixed_labels, path):
-    """The fixed noise batch through G with batch norm in eval mode, as a PNG grid."""
-    G.eval()
-    with minigan.no_grad():
-        images = G(fixed_z, fixed_labels)
-    G.train()
-    return gan.save_grid(images.numpy(), path, nrow=8)
-
-
 EVAL_FIELDS = ["step", "samples", "frechet_distance", "inception_score", "modes", "class_kl", "near_duplicates"]
 
 
 def evaluate(evaluator, G, args, step):
     """Score eval_samples images from G (eval-mode batch norm, noise from its own seeded generator, so the
     training run's random stream is untouched)."""
-    rng = numpy.random.default_rng([args.seed, 2, step])
-    z = minigan.tensor(rng.standard_normal((args.eval_samples, args.nz)).astype(numpy.float32), device=args.device)
-    labels = minigan.tensor(numpy.arange(args.eval_samples) % 10, device=args.device) if args.conditional else None
-    G.eval()
-    with minigan.no_grad():
-        images = G(z, labels).numpy()
-    G.train()
-    return evaluator.score(images)
+    z = numpy.random.default_rng([args.seed, 2, step]).standard_normal((args.eval_samples, args.nz))
+    labels = numpy.arange(args.eval_samples) % 10 if args.conditional else None
+    return evaluator.score(gan.generate(G, z, labels, args.device))
 
 
 def main(argv=None):
@@ -157,9 +143,8 @@ def main(argv=None):
     opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=(args.beta1, 0.999))   # one optimizer per player
     opt_D = optim.Adam(D.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     batches = data.Batches(images, labels, args.batch_size, seed=args.seed, device=args.device)
-    noise = numpy.random.default_rng([args.seed, 1]).standard_normal((64, args.nz)).astype(numpy.float32)
-    fixed_z = minigan.tensor(noise, device=args.device)                      # the same z for every grid
-    fixed_labels = minigan.tensor(numpy.arange(64) % 10, device=args.device) if args.conditional else None
+    fixed_z = numpy.random.default_rng([args.seed, 1]).standard_normal((64, args.nz))  # the same z for every grid
+    fixed_labels = numpy.arange(64) % 10 if args.conditional else None
 
     step = 0
     if args.resume:
@@ -211,7 +196,9 @@ def main(argv=None):
                     tqdm.write(f"warning: step {step}: mode collapse? only {scores.modes} of 10 digits hold 2% of "
                                f"the samples (class histogram {scores.histogram})", file=sys.stderr)
             if step % args.sample_every == 0 or step == steps:
-                sample_grid(G, fixed_z, fixed_labels, os.path.join(args.out, f"samples_{step}.png"))
+                # the fixed noise batch with batch norm in eval mode, as a PNG grid
+                gan.save_grid(gan.generate(G, fixed_z, fixed_labels, args.device),
+                              os.path.join(args.out, f"samples_{step}.png"), nrow=8)
                 gan.save_run(checkpoint_path, G, D, opt_G, opt_D, step, batches, config)
                 log_file.flush()
     except gan.TrainingDiverged as error:

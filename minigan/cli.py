@@ -11,7 +11,6 @@ import argparse
 import numpy
 
 from minigan import backend, data
-from minigan.autograd.tensor import no_grad, tensor
 from minigan.checkpoint import CheckpointError
 
 
@@ -26,19 +25,8 @@ def slerp(a, b, t):
                        numpy.sin((1 - t) * omega) / so * a + numpy.sin(t * omega) / so * b)
 
 
-def generate(G, config, z, labels, device, chunk=500):
-    """Images from noise rows z (and labels), in chunks, as float32 (n, c, h, w) in [-1, 1]."""
-    out = []
-    with no_grad():
-        for start in range(0, len(z), chunk):
-            zs = tensor(z[start:start + chunk], device=device)
-            ys = tensor(labels[start:start + chunk], device=device) if labels is not None else None
-            out.append(G(zs, ys).numpy())
-    return numpy.concatenate(out)
-
-
 def sample(args):
-    from minigan.gan import load_generator, save_grid
+    from minigan.gan import generate, load_generator, save_grid, to_pixels
     backend.check_device(args.device)
     G, config = load_generator(args.checkpoint, args.device)
     rng = numpy.random.default_rng(args.seed)
@@ -57,12 +45,12 @@ def sample(args):
         labels = (numpy.arange(args.n) % 10) if config["conditional"] else None
     if labels is not None and args.label is not None:
         labels = numpy.full(len(z), args.label)
-    images = generate(G, config, z.astype(numpy.float32), labels, args.device)
+    images = generate(G, z, labels, args.device)
     wrote = []
     if args.npy:
-        pixels = numpy.round((images + 1) * 127.5).clip(0, 255).astype(numpy.uint8)
-        numpy.save(args.npy, pixels[:, 0] if pixels.shape[1] == 1 else pixels)
-        wrote.append(f"{args.npy} ({len(pixels)} images, uint8 0-255, shape {numpy.load(args.npy).shape})")
+        pixels = to_pixels(images)
+        numpy.save(args.npy, pixels)
+        wrote.append(f"{args.npy} ({len(pixels)} images, uint8 0-255, shape {pixels.shape})")
     if args.out or not args.npy:
         path = args.out or "samples.png"
         save_grid(images[:400], path, nrow=10 if args.interpolate else None)

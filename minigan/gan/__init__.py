@@ -5,5 +5,6 @@ from minigan.gan.models import (
     dcgan_init_, default_config)
 from minigan.gan.plots import plot_curves, save_grid, tile
 from minigan.gan.run import load_generator, resume_run, save_run
+from minigan.gan.sampling import generate, to_pixels
 from minigan.gan.training import (
     TrainingDiverged, discriminator_step, generator_step, grad_norm, sample_noise, to_numbers, train_step)

@@ -17,17 +17,16 @@ def add_eval_command(subparsers):
 
 
 def run_eval(args):
-    from minigan.cli import generate
-    from minigan.gan import load_generator
+    from minigan.gan import generate, load_generator
     from minigan.metrics.evaluate import DEFAULT_SAMPLES, Evaluator, report
     evaluator = Evaluator()
     per_class = None
     if args.checkpoint:
         G, config = load_generator(args.checkpoint, args.device)
         n = args.n or DEFAULT_SAMPLES
-        z = numpy.random.default_rng(args.seed).standard_normal((n, config["nz"])).astype(numpy.float32)
+        z = numpy.random.default_rng(args.seed).standard_normal((n, config["nz"]))
         labels = numpy.arange(n) % 10 if config["conditional"] else None
-        images = generate(G, config, z, labels, args.device)
+        images = generate(G, z, labels, args.device)
         if labels is not None:
             per_class = evaluator.class_accuracy(images, labels)
     else:
