@@ -40,7 +40,7 @@ class Evaluator:
 
     def __init__(self, classifier=None):
         self.classifier = classifier or load_classifier()
-        images, self.labels = load_embedded()
+        images, _ = load_embedded()
         self.real_features, self.real_probabilities = embed(self.classifier, images)
         halves = numpy.random.default_rng(0).permutation(len(images))
         self.halves = halves[:len(images) // 2], halves[len(images) // 2:]
