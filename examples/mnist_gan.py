@@ -98,14 +98,14 @@ def total_steps(args, batches):
     return args.steps or 2000
 
 
-def open_log(path, resumed_step):
-    """log.csv, keeping the rows up to the step a run resumes from (a later crash may have left more)."""
+def open_log(path, fields, resumed_step):
+    """A CSV log, keeping the rows up to the step a run resumes from (a later crash may have left more)."""
     rows = []
     if resumed_step and os.path.exists(path):
         with open(path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resumed_step]
     f = open(path, "w", newline="")
-    writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+    writer = csv.DictWriter(f, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)
     return f, writer
@@ -154,7 +154,7 @@ def main(argv=None):
             sys.exit(f"error: {error}")
     steps = total_steps(args, batches)
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
-    log_file, log = open_log(os.path.join(args.out, "log.csv"), step)
+    log_file, log = open_log(os.path.join(args.out, "log.csv"), LOG_FIELDS, step)
     print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
           f"D {gan.count_parameters(D):,} parameters, {len(images):,} {args.dataset} images, device {args.device}")
 
@@ -162,12 +162,7 @@ def main(argv=None):
     if args.eval_every:
         from minigan.metrics import Evaluator
         evaluator = Evaluator()
-        eval_path = os.path.join(args.out, "eval.csv")
-        fresh = not (args.resume and os.path.exists(eval_path))
-        eval_file = open(eval_path, "w" if fresh else "a", newline="")
-        eval_log = csv.DictWriter(eval_file, fieldnames=EVAL_FIELDS)
-        if fresh:
-            eval_log.writeheader()
+        eval_file, eval_log = open_log(os.path.join(args.out, "eval.csv"), EVAL_FIELDS, step)
 
     start = time.perf_counter()
     bar = tqdm(total=steps, initial=step, unit="step", dynamic_ncols=True, disable=None)
@@ -204,6 +199,8 @@ def main(argv=None):
     except gan.TrainingDiverged as error:
         bar.close()
         log_file.close()
+        if evaluator:
+            eval_file.close()
         print(f"error: {error}. The last good checkpoint is {checkpoint_path}"
               if os.path.exists(checkpoint_path) else f"error: {error}", file=sys.stderr)
         return 1
