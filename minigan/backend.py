@@ -10,7 +10,10 @@ import ctypes
 import os
 import sys
 
-import numpy
+# Before NumPy loads OpenBLAS (see `num_threads`): this line must run before `import numpy`.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import numpy  # noqa: E402
 
 try:  # CuPy is optional: the `gpu` extra installs it.
     import cupy
@@ -44,6 +47,26 @@ def keep_freed_memory():
 
 
 keep_freed_memory()
+
+
+def num_threads():
+    """How many threads minigan's own NumPy kernels split their work over (at least 1).
+
+    The matrix products run on OpenBLAS's threads; the layout kernels around them (im2col, col2im) run on
+    minigan's (minigan.kernels.cpu). Those can only run at once if OpenBLAS's threads let go of the cores
+    when a product ends: by default each one spins, waiting for the next product, for about 2^28 cycles
+    (a tenth of a second), which is longer than the gap between two products in a training step. So
+    OPENBLAS_THREAD_TIMEOUT=4 is set at the top of this module (2^4 cycles, then they sleep), unless the
+    environment sets it already. OpenBLAS reads it once, when it is loaded: if NumPy was imported before
+    minigan, the setting comes too late, and minigan's kernels still split their work, only gaining less.
+    MINIGAN_NUM_THREADS overrides the count; 1 keeps every kernel on the calling thread.
+    """
+    if "MINIGAN_NUM_THREADS" in os.environ:
+        value = os.environ["MINIGAN_NUM_THREADS"]
+        if not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(f"MINIGAN_NUM_THREADS must be a whole number of threads, 1 or more; got {value!r}")
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 # --------------------------------------------------------------------------- devices

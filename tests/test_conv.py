@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import minigan
+from minigan.kernels import cpu as cpu_kernels
 from tests.conv_configs import conv_configs, naive_conv2d, small_conv_configs
 from tests.support import import_torch, leaf
 
@@ -49,6 +50,26 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(cfg, seed):
                                           + cfg.dilation[i] * (cfg.kernel[i] - 1) + 1) for i in range(2)),
                                     cfg.groups, cfg.dilation).numpy()
     assert numpy.vdot(forward, y) == pytest.approx(numpy.vdot(x, back), rel=1e-10, abs=1e-10)
+
+
+@given(cfg=conv_configs(), seed=st.integers(0, 1000), pad_value=st.sampled_from([0.0, -numpy.inf]))
+def test_im2col_and_col2im_cut_over_three_threads_give_the_same_numbers(cfg, seed, pad_value):
+    """The NumPy kernels cut their channels into one piece per thread. Cut into three here (some pieces
+    empty when there are fewer channels), with no size under which they stay whole, they must give
+    exactly what they give uncut."""
+    x = numpy.random.default_rng(seed).standard_normal((cfg.n, cfg.c) + cfg.size)
+
+    def both():
+        col = cpu_kernels.im2col(x, cfg.kernel, cfg.stride, cfg.padding, cfg.dilation, pad_value)
+        finite = numpy.where(numpy.isfinite(col), col, 0.0)
+        return col, cpu_kernels.col2im(finite, cfg.size, cfg.stride, cfg.padding, cfg.dilation)
+    whole = both()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cpu_kernels, "_THREADS", 3)
+        patch.setattr(cpu_kernels, "_SERIAL_BELOW", 0)
+        cut = both()
+    for got, expected in zip(cut, whole):
+        numpy.testing.assert_array_equal(got, expected)
 
 
 @given(cfg=small_conv_configs(), seed=st.integers(0, 1000), bias=st.booleans())

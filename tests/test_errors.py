@@ -116,3 +116,4 @@ def test_losses_check_their_targets():
         minigan.cross_entropy(minigan.ones(2, 3), minigan.ones(2))
     with pytest.raises(ValueError, match=r"classes must be in \[0, 3\)"):
         minigan.cross_entropy(minigan.ones(2, 3), minigan.tensor([0, 3]))
+

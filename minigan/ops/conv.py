@@ -28,7 +28,10 @@ def _grouped(a, groups):
 
 
 def _matmul(a, b):
-    """Batched over groups; a single group goes straight to one 2-D product."""
+    """Batched over groups; a single group goes straight to one 2-D product. A product over one term (the
+    input gradient of a layer with one output channel) is an outer product, which BLAS is slow at."""
+    if a.shape[2] == 1:
+        return a * b                                                          # (g, m, 1) * (g, 1, k)
     if a.shape[0] == 1:
         return (a[0] @ b[0])[None]
     return get_array_module(a).matmul(a, b)

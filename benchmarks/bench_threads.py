@@ -1,0 +1,50 @@
+"""What splitting the NumPy kernels over the cores buys: one reference-DCGAN training step with im2col and
+col2im cut over every core, against the same step with them kept on the calling thread.
+
+    python benchmarks/bench_threads.py                    # B = 64 and 128
+
+Both run in one process, in alternating blocks of steps (the machine's drift costs both alike); only the
+number of threads of minigan's own kernels differs between them. OpenBLAS's threads do the matrix products
+in both. Prints the median ms per step of each and their ratio (below 1: splitting helps).
+"""
+import argparse
+import os
+import sys
+
+from minigan import backend, gan
+from minigan.kernels import cpu
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import minigan_reference, race  # noqa: E402
+
+NZ = gan.default_config()["nz"]
+
+
+def step_fn(batch_size, threads):
+    G, D, opt_G, opt_D, batches = minigan_reference(batch_size, "cpu", seed=0)
+
+    def step():
+        cpu._THREADS = threads
+        return gan.train_step(G, D, opt_G, opt_D, batches, NZ)["loss_G"].item()
+    return step
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
+    p.add_argument("--repeats", type=int, default=60, help="timed steps of each (median reported)")
+    args = p.parse_args()
+    cores = backend.num_threads()
+    if cores < 2:
+        sys.exit("one core available: there is nothing to split over")
+    print(f"{cores} threads, OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}")
+    print(f"{'B':>5} {'1 thread ms':>12} {f'{cores} threads ms':>14} {'ratio':>6}")
+    for b in args.batch_sizes:
+        ms = {name: s * 1000 for name, s in race({"one": step_fn(b, 1), "all": step_fn(b, cores)},
+                                                  args.repeats, block=4).items()}
+        print(f"{b:>5} {ms['one']:>12.1f} {ms['all']:>14.1f} {ms['all'] / ms['one']:>6.2f}")
+    cpu._THREADS = cores
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The backend's settings for the CPU: how many threads minigan's kernels use, and OpenBLAS's idle spin."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from minigan import backend
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", ""])
+def test_a_bad_thread_count_in_the_environment_is_named(monkeypatch, value):
+    monkeypatch.setenv("MINIGAN_NUM_THREADS", value)
+    with pytest.raises(ValueError, match=f"MINIGAN_NUM_THREADS must be a whole number.*got '{value}'"):
+        backend.num_threads()
+
+
+def test_the_thread_count_in_the_environment_is_obeyed(monkeypatch):
+    monkeypatch.setenv("MINIGAN_NUM_THREADS", "3")
+    assert backend.num_threads() == 3
+    monkeypatch.delenv("MINIGAN_NUM_THREADS")
+    assert backend.num_threads() >= 1
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "4"), ("12", "12")])
+def test_importing_minigan_first_lets_openblas_threads_sleep_unless_the_user_chose(preset, expected):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if preset:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    # A finder that prints the setting at the moment NumPy (and with it OpenBLAS) is first imported.
+    code = ("import os, sys\n"
+            "class Watch:\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'numpy':\n"
+            "            print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))\n"
+            "            sys.meta_path.remove(self)\n"
+            "sys.meta_path.insert(0, Watch())\n"
+            "import minigan\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected
