@@ -15,9 +15,8 @@ import argparse
 import os
 import sys
 
+import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
 import numpy
-
-import minigan
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import matmul_peak, race  # noqa: E402

@@ -11,9 +11,9 @@ import argparse
 import statistics
 import time
 
+import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
 import numpy
 
-import minigan
 from minigan import nn
 
 

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 
+import minigan  # noqa: F401  (before NumPy, which loads OpenBLAS: see minigan.backend.num_threads)
 import numpy
 
 from minigan import data, gan

@@ -16,9 +16,9 @@ training for each run, a GIF of all four, and the two figures over the steps.
 import argparse
 import os
 
+import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
 import numpy
 
-import minigan
 from minigan import gan, nn, optim
 
 MODES = 8

@@ -16,10 +16,10 @@ import os
 import sys
 import time
 
+import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
 import numpy
 from tqdm import tqdm
 
-import minigan
 from minigan import data, gan, optim
 
 LOG_FIELDS = ["step", "loss_D", "loss_G", "D(x)", "D(G(z)) before D step", "D(G(z)) after D step",

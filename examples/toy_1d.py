@@ -12,9 +12,9 @@ towards 1/2, the equilibrium of the game.
 import argparse
 import os
 
+import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
 import numpy
 
-import minigan
 from minigan import gan, nn, optim
 
 MEAN, STD = 2.0, 0.5

@@ -8,9 +8,9 @@ augmentation, then reports the held-out accuracy and writes minigan/metrics/clas
 import argparse
 import time
 
+import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
 import numpy
 
-import minigan
 from minigan import checkpoint, data, optim
 from minigan.metrics.classifier import WEIGHTS, DigitClassifier, held_out_split
 
