@@ -81,9 +81,9 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
     col = numpy.empty((c, kh, kw, out_h, out_w, n), x.dtype)
 
     def copy(channels):
-        if ph or pw:
-            _pad(padded[channels], x[channels], ph, pw, pad_value)
         part = padded[channels]
+        if ph or pw:
+            _pad(part, x[channels], ph, pw, pad_value)
         s_c, s_h, s_w, s_n = part.strides
         # Window (i, j) at output pixel (y, x) reads padded[c, y*sy + i*dy, x*sx + j*dx, n]: the strides say so.
         col[channels] = as_strided(part, shape=(part.shape[0], kh, kw, out_h, out_w, n),
@@ -107,7 +107,7 @@ def col2im(col, size, stride, padding, dilation):
     def add(channels):
         part, windows = padded[channels], col[channels]
         part.fill(0)
-        for i in range(kh):      # one strided add per kernel offset; each covers every channel and pixel
+        for i in range(kh):      # one strided add per kernel offset; each covers every pixel of these channels
             for j in range(kw):
                 y0, x0 = i * dy, j * dx
                 part[:, y0:y0 + sy * out_h:sy, x0:x0 + sx * out_w:sx] += windows[:, i, j]
