@@ -3,9 +3,10 @@
 Statistics are per channel, over every axis but the channel axis (m values each):
     xhat = (x - mean) / sqrt(var + eps),   y = gamma * xhat + beta
 and the backward in its compact closed form (invstd = 1 / sqrt(var + eps), sums over the same axes):
-    gbeta = sum(gy),   ggamma = sum(gy * xhat),   gx = gamma * invstd / m * (m * gy - gbeta - xhat * ggamma)
-The last is computed as gx = a * gy + b * xhat + c with per-channel a, b, c, which touches the large
-arrays fewer times than the formula as written.
+    gbeta = sum(gy),   ggamma = sum(gy * xhat),   gx = gamma * invstd * (gy - (xhat * ggamma + gbeta) / m)
+A plain backward computes gx from the centred input forward kept, in four passes over the large arrays with
+one new array; the sums of products are per-channel dot products (`_channel_dot`), which form no product
+array. Under create_graph the same formula is built from differentiable ops instead.
 """
 from minigan.autograd.tensor import Function, Tensor, is_grad_enabled, no_grad
 from minigan.backend import get_array_module
@@ -19,6 +20,12 @@ def _axes(x):
 def _per_channel(v, ndim):
     """A (c,) vector shaped to broadcast against (n, c) or (n, c, h, w)."""
     return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _channel_dot(a, b):
+    """sum(a * b) over every axis but the channel axis, shaped (1, c) or (1, c, 1, 1), without forming a * b."""
+    spec = "nc,nc->c" if a.ndim == 2 else "nchw,nchw->c"
+    return _per_channel(get_array_module(a).einsum(spec, a, b), a.ndim)
 
 
 def _normalize(x, axes, eps):
@@ -36,27 +43,41 @@ class BatchNorm(Function):
 
     def forward(self, x, gamma, beta):
         xp = get_array_module(x)
-        axes = _axes(x)
-        self.mean = x.mean(axis=axes, keepdims=True)
-        centred = x - self.mean
-        self.var = (centred * centred).mean(axis=axes, keepdims=True)       # biased, for normalizing
+        m = x.dtype.type(x.size // x.shape[1])
+        self.mean = x.mean(axis=_axes(x), keepdims=True)
+        self.centred = x - self.mean                                         # kept for the plain backward
+        self.var = _channel_dot(self.centred, self.centred) / m              # biased, for normalizing
         self.invstd = 1 / xp.sqrt(self.var + x.dtype.type(self.eps))
-        self.xhat = centred * self.invstd
-        return self.xhat * _per_channel(gamma, x.ndim) + _per_channel(beta, x.ndim)
+        y = self.centred * (_per_channel(gamma, x.ndim) * self.invstd)
+        y += _per_channel(beta, x.ndim)
+        return y
 
     def backward(self, gy):
         x, gamma, _ = self.inputs
+        if not is_grad_enabled():
+            gx, ggamma, gbeta = _batch_norm_grad(gy.data, self.centred, self.invstd, gamma.data)
+            return Tensor(gx), Tensor(ggamma), Tensor(gbeta)
+        # create_graph: rebuild the statistics from x so that their dependence on x is differentiated too
         axes = _axes(x)
         m = x.data.size // x.shape[1]
-        if is_grad_enabled():  # create_graph: rebuild the statistics from x so their dependence is differentiated
-            xhat, invstd = _normalize(x, axes, self.eps)
-        else:                  # a plain backward: the statistics saved by forward are constants here
-            xhat, invstd = Tensor(self.xhat), Tensor(self.invstd)
+        xhat, invstd = _normalize(x, axes, self.eps)
         gbeta = sum(gy, axes, keepdim=True)
         ggamma = sum(gy * xhat, axes, keepdim=True)
         a = _per_channel(gamma, x.ndim) * invstd                  # (1, c, 1, 1): per-channel factors
         gx = a * gy + (xhat * (-a * ggamma / m) + (-a * gbeta / m))
         return gx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape)
+
+
+def _batch_norm_grad(gy, centred, invstd, gamma):
+    """The closed form above on raw arrays, with xhat = centred * invstd folded into per-channel factors."""
+    m = centred.dtype.type(centred.size // centred.shape[1])
+    gbeta = gy.sum(axis=_axes(gy), keepdims=True)
+    ggamma = _channel_dot(gy, centred) * invstd
+    gx = centred * (invstd * ggamma / m)                       # xhat * ggamma / m
+    gx += gbeta / m
+    get_array_module(gy).subtract(gy, gx, out=gx)              # gy - (xhat * ggamma + gbeta) / m
+    gx *= _per_channel(gamma, gy.ndim) * invstd
+    return gx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -95,5 +116,5 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if running_var is not None:
         with no_grad():
             running_var.mul_(1 - momentum).add_(f.var.reshape(c) * x.dtype.type(m / (m - 1)), alpha=momentum)
-    f.mean = f.var = None  # only xhat and invstd are needed by backward
+    f.mean = f.var = None  # only the centred input and invstd are needed by backward
     return y
