@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
+import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

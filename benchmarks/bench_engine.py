@@ -11,7 +11,7 @@ import argparse
 import statistics
 import time
 
-import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
+import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
 from minigan import nn

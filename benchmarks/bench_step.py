@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 import minigan
-from minigan import data, gan
+from minigan import data
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
@@ -26,11 +26,10 @@ from common import matmul_peak, minigan_reference, race  # noqa: E402
 # --------------------------------------------------------------------------- the two contestants
 
 def minigan_step_fn(batch_size, device, seed=0):
-    G, D, opt_G, opt_D, batches = minigan_reference(batch_size, device, seed)
+    _, train_step = minigan_reference(batch_size, device, seed)
 
     def step():
-        figures = gan.train_step(G, D, opt_G, opt_D, batches, torch_reference.NZ)
-        return figures["loss_G"].item()  # a value is read back every step, as when logging
+        return train_step()["loss_G"].item()  # a value is read back every step, as when logging
     return step
 
 
@@ -94,7 +93,7 @@ def _sync(name):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--device", choices=minigan.backend.DEVICES, default="cpu")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     p.add_argument("--repeats", type=int, default=30, help="timed steps of each (median reported)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")

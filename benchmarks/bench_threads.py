@@ -11,21 +11,17 @@ import argparse
 import os
 import sys
 
-from minigan import backend, gan
-from minigan.kernels import cpu
+from minigan import machine
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import minigan_reference, race  # noqa: E402
 
-NZ = gan.default_config()["nz"]
-
-
 def step_fn(batch_size, threads):
-    G, D, opt_G, opt_D, batches = minigan_reference(batch_size, "cpu", seed=0)
+    _, train_step = minigan_reference(batch_size, "cpu", seed=0)
 
     def step():
-        cpu._THREADS = threads
-        return gan.train_step(G, D, opt_G, opt_D, batches, NZ)["loss_G"].item()
+        machine.THREADS = threads
+        return train_step()["loss_G"].item()
     return step
 
 
@@ -34,7 +30,7 @@ def main():
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     p.add_argument("--repeats", type=int, default=60, help="timed steps of each (median reported)")
     args = p.parse_args()
-    cores = backend.num_threads()
+    cores = machine.num_threads()
     if cores < 2:
         sys.exit("one core available: there is nothing to split over")
     print(f"{cores} threads, OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}")
@@ -43,7 +39,7 @@ def main():
         ms = {name: s * 1000 for name, s in race({"one": step_fn(b, 1), "all": step_fn(b, cores)},
                                                   args.repeats, block=4).items()}
         print(f"{b:>5} {ms['one']:>12.1f} {ms['all']:>14.1f} {ms['all'] / ms['one']:>6.2f}")
-    cpu._THREADS = cores
+    machine.THREADS = cores
 
 
 if __name__ == "__main__":

@@ -42,11 +42,17 @@ def race(contestants, repeats, block=5, sync=None):
 
 
 def minigan_reference(batch_size, device, seed):
-    """The reference recipe in minigan: (G, D, opt_G, opt_D, batches over the embedded digits)."""
+    """The reference recipe in minigan: (G, step), where step() runs one iteration of the main job's loop
+    (gan.train_step) on the embedded digits and returns its figures."""
     minigan.manual_seed(seed)
-    G, D = gan.build_models(gan.default_config())
+    config = gan.default_config()
+    G, D = gan.build_models(config)
     G.to(device)
     D.to(device)
     opt_G = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_D = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    return G, D, opt_G, opt_D, data.Batches(*data.load_embedded(), batch_size, seed=seed, device=device)
+    batches = data.Batches(*data.load_embedded(), batch_size, seed=seed, device=device)
+
+    def step():
+        return gan.train_step(G, D, opt_G, opt_D, batches, lambda n: gan.sample_noise(n, config["nz"], device))
+    return G, step

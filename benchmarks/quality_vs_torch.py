@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-import minigan  # noqa: F401  (before NumPy, which loads OpenBLAS: see minigan.backend.num_threads)
+import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py)
 import numpy
 
 from minigan import data, gan
@@ -25,10 +25,10 @@ from common import minigan_reference  # noqa: E402
 
 
 def train_minigan(seed, steps, device):
-    G, D, opt_G, opt_D, batches = minigan_reference(64, device, seed)
+    G, step = minigan_reference(64, device, seed)
     for _ in range(steps):
-        gan.train_step(G, D, opt_G, opt_D, batches, 100)
-    z = numpy.random.default_rng(seed + 1000).standard_normal((10_000, 100))
+        step()
+    z = numpy.random.default_rng(seed + 1000).standard_normal((10_000, G.nz))
     return gan.to_pixels(gan.generate(G, z, device=device, chunk=1000))
 
 
@@ -47,7 +47,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--device", choices=minigan.backend.DEVICES, default="cpu")
     p.add_argument("--out", default="quality")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)

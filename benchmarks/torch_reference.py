@@ -2,9 +2,9 @@
 yardstick in the quality comparison. PyTorch is needed only here, never by minigan itself."""
 import numpy
 
-from minigan.gan import to_pixels
+from minigan.gan import default_config, to_pixels
 
-NZ = 100
+NZ = default_config()["nz"]
 
 
 def build(device, seed):

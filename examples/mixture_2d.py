@@ -14,9 +14,10 @@ and the discriminator's steps per generator step (k = 1 against k = 5). Writes a
 training for each run, a GIF of all four, and the two figures over the steps.
 """
 import argparse
+import itertools
 import os
 
-import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
+import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
 from minigan import gan, nn, optim
@@ -34,6 +35,15 @@ def mlp(sizes):
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b), nn.ReLU()]
     return nn.Sequential(*layers[:-1])
+
+
+class Generator(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.main = mlp([2, width, width, width, 2])
+
+    def forward(self, z, labels=None):
+        return self.main(z)
 
 
 class Critic(nn.Module):
@@ -61,10 +71,13 @@ def quality(points, sigma, per_mode=20):
 def run(name, loss, k, args):
     minigan.manual_seed(args.seed)
     rng = numpy.random.default_rng(args.seed)
-    G, D = mlp([2, args.width, args.width, args.width, 2]), Critic(args.width)
+    G, D = Generator(args.width), Critic(args.width)
     opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_D = optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
     fixed_z = minigan.randn(2500, 2)
+    real_batches = ((minigan.tensor(sample_ring(rng, args.batch_size, args.sigma)), None)
+                    for _ in itertools.count())   # (real minibatch, no labels), forever
+    noise = lambda n: minigan.randn(n, 2)  # noqa: E731
     history, snapshots = [], []
     for step in range(args.steps + 1):
         if step % args.every == 0:
@@ -75,11 +88,7 @@ def run(name, loss, k, args):
             snapshots.append((step, points))
         if step == args.steps:
             break
-        # (1) k discriminator steps, (2) one generator step: Algorithm 1
-        for _ in range(k):
-            fake = G(minigan.randn(args.batch_size, 2))
-            gan.discriminator_step(D, opt_D, minigan.tensor(sample_ring(rng, args.batch_size, args.sigma)), fake)
-        gan.generator_step(D, opt_G, fake, loss=loss)
+        gan.train_step(G, D, opt_G, opt_D, real_batches, noise, k, loss)   # Algorithm 1
     print(f"{name:28s} modes {history[-1][1]} of 8, high-quality samples {history[-1][2]:.1f}%")
     return history, snapshots
 

@@ -4,9 +4,9 @@
     python examples/mnist_gan.py --arch mlp --conditional --steps 5000
     python examples/mnist_gan.py --resume out/checkpoint.npz --steps 4000
 
-The training loop below is Algorithm 1 of Goodfellow et al. (2014): for each iteration, k steps of the
-discriminator, each on a fresh real batch and fresh noise, then one step of the generator. Everything it
-writes goes to --out: samples_<step>.png (a fixed noise batch, eval-mode batch norm), curves.png, log.csv,
+Each iteration is Algorithm 1 of Goodfellow et al. (2014), written once in minigan/gan/training.py
+(`gan.train_step`): k steps of the discriminator, each on a fresh real batch and fresh noise, then one step
+of the generator. Everything this job writes goes to --out: samples_<step>.png (a fixed noise batch, eval-mode batch norm), curves.png, log.csv,
 and checkpoint.npz, which resumes the run exactly.
 """
 import argparse
@@ -16,14 +16,15 @@ import os
 import sys
 import time
 
-import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
+import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 from tqdm import tqdm
 
-from minigan import data, gan, optim
+from minigan import backend, data, gan, optim
 
-LOG_FIELDS = ["step", "loss_D", "loss_G", "D(x)", "D(G(z)) before D step", "D(G(z)) after D step",
-              "grad_norm_D", "grad_norm_G", "seconds"]
+LOG_FIELDS = ["step", *gan.FIGURES, "seconds"]
+DEFAULT_STEPS = 2000
+DRY_RUN = {"steps": 3, "images": 256, "batch_size": 16, "sample_every": 2}
 
 
 def parse_args(argv=None):
@@ -32,7 +33,8 @@ def parse_args(argv=None):
     model.add_argument("--arch", choices=gan.ARCHS, default="dcgan",
                        help="dcgan: the reference DCGAN of Radford et al.; mlp: the MLPs of Goodfellow et al.")
     model.add_argument("--conditional", action="store_true", help="condition both players on the digit's label")
-    model.add_argument("--nz", type=int, default=100, help="size of the noise vector z (default 100)")
+    nz = gan.default_config()["nz"]
+    model.add_argument("--nz", type=int, default=nz, help=f"size of the noise vector z (default {nz})")
     model.add_argument("--ngf", type=int, default=64, help="DCGAN generator width (default 64)")
     model.add_argument("--ndf", type=int, default=64, help="DCGAN discriminator width (default 64)")
     game = p.add_argument_group("the game")
@@ -40,17 +42,20 @@ def parse_args(argv=None):
                       help="generator loss: nonsaturating (maximise log D(G(z)), default) or minimax "
                            "(minimise log(1 - D(G(z))), the paper's saturating form)")
     game.add_argument("--k", type=int, default=1, help="discriminator steps per generator step (default 1)")
+    game.add_argument("--fresh-noise", action="store_true",
+                      help="draw a new noise batch for the generator's step, as Algorithm 1 does (default: "
+                           "reuse the discriminator's last fake batch, one generator pass fewer)")
     game.add_argument("--label-smoothing", type=float, default=0.0,
                       help="one-sided label smoothing: D's target for real images is 1 - this (default 0)")
     train = p.add_argument_group("training")
     length = train.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, default=None, help="train until this many steps (default 2000)")
+    length.add_argument("--steps", type=int, default=None, help=f"train until this many steps (default {DEFAULT_STEPS})")
     length.add_argument("--epochs", type=float, default=None, help="train for this many passes over the data")
     train.add_argument("--batch-size", type=int, default=64, help="images per batch (default 64)")
     train.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate for both players (default 2e-4)")
     train.add_argument("--beta1", type=float, default=0.5, help="Adam beta1 for both players (default 0.5)")
     train.add_argument("--seed", type=int, default=0, help="seed for initialisation, noise and shuffling (default 0)")
-    train.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to train (default cpu)")
+    train.add_argument("--device", choices=backend.DEVICES, default="cpu", help="where to train (default cpu)")
     source = p.add_argument_group("data")
     source.add_argument("--dataset", choices=data.sources.DATASETS, default="mnist",
                         help="mnist (the 10,000 embedded digits unless IDX files are found) or fashion")
@@ -68,7 +73,8 @@ def parse_args(argv=None):
     output.add_argument("--resume", metavar="CHECKPOINT", default=None,
                         help="continue the run saved in CHECKPOINT (its model settings must match)")
     output.add_argument("--dry-run", action="store_true",
-                        help="3 steps on 256 images with batch size 16: checks that everything runs")
+                        help=f"{DRY_RUN['steps']} steps on {DRY_RUN['images']} images with batch size "
+                             f"{DRY_RUN['batch_size']}: checks that everything runs")
     args = p.parse_args(argv)
     for name in ("k", "batch_size", "sample_every", "nz", "ngf", "ndf", "eval_samples"):
         if getattr(args, name) < 1:
@@ -77,6 +83,9 @@ def parse_args(argv=None):
         p.error("--steps must be at least 1")
     if not 0 <= args.label_smoothing < 1:
         p.error("--label-smoothing must be in [0, 1)")
+    if args.dry_run:
+        args.steps, args.epochs = DRY_RUN["steps"], None
+        args.batch_size, args.sample_every = DRY_RUN["batch_size"], DRY_RUN["sample_every"]
     return args
 
 
@@ -86,16 +95,42 @@ def load_data(args):
     except (data.DataNotFound, data.IDXError) as error:
         sys.exit(f"error: {error}")
     if args.dry_run:
-        images, labels = images[:256], labels[:256]
+        images, labels = images[:DRY_RUN["images"]], labels[:DRY_RUN["images"]]
     return images, labels
 
 
 def total_steps(args, batches):
-    if args.dry_run:
-        return 3
     if args.epochs is not None:
         return max(1, math.ceil(args.epochs * batches.batches_per_epoch() / args.k))
-    return args.steps or 2000
+    return args.steps or DEFAULT_STEPS
+
+
+class Progress:
+    """A tqdm bar on a terminal; elsewhere (a pipe, a log file, a batch job) a plain line every 5% of the run,
+    since tqdm switches itself off there and the run would otherwise print nothing until it ends."""
+
+    def __init__(self, steps, step):
+        self.steps, self.start_step, self.start = steps, step, time.perf_counter()
+        self.bar = tqdm(total=steps, initial=step, unit="step", dynamic_ncols=True, disable=None)
+        self.every = max(1, steps // 20)
+
+    def update(self, step, figures):
+        shown = {"loss_D": figures["loss_D"], "loss_G": figures["loss_G"], "D(x)": figures["D(x)"],
+                 "D(G(z))": figures["D(G(z)) after D step"]}
+        if not self.bar.disable:
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items()})
+            self.bar.update()
+        elif step % self.every == 0 or step == self.steps:
+            elapsed = time.perf_counter() - self.start
+            left = elapsed / (step - self.start_step) * (self.steps - step)
+            print(f"step {step}/{self.steps}  " + "  ".join(f"{k} {v:.3f}" for k, v in shown.items())
+                  + f"  {elapsed:.0f} s, about {left:.0f} s left", flush=True)
+
+    def write(self, message):
+        tqdm.write(message, file=sys.stderr)
+
+    def close(self):
+        self.bar.close()
 
 
 def open_log(path, fields, resumed_step):
@@ -124,8 +159,6 @@ def evaluate(evaluator, G, args, step):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.dry_run:
-        args.batch_size, args.sample_every = 16, 2
     try:
         minigan.backend.check_device(args.device)
     except RuntimeError as error:
@@ -143,8 +176,11 @@ def main(argv=None):
     opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=(args.beta1, 0.999))   # one optimizer per player
     opt_D = optim.Adam(D.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     batches = data.Batches(images, labels, args.batch_size, seed=args.seed, device=args.device)
-    fixed_z = numpy.random.default_rng([args.seed, 1]).standard_normal((64, args.nz))  # the same z for every grid
-    fixed_labels = numpy.arange(64) % 10 if args.conditional else None
+    # The same z for every grid; a conditional grid has one column per digit.
+    grid_size, grid_columns = (100, 10) if args.conditional else (64, 8)
+    fixed_z = numpy.random.default_rng([args.seed, 1]).standard_normal((grid_size, args.nz))
+    fixed_labels = numpy.arange(grid_size) % 10 if args.conditional else None
+    noise = lambda n: gan.sample_noise(n, args.nz, args.device)  # noqa: E731
 
     step = 0
     if args.resume:
@@ -165,46 +201,37 @@ def main(argv=None):
         eval_file, eval_log = open_log(os.path.join(args.out, "eval.csv"), EVAL_FIELDS, step)
 
     start = time.perf_counter()
-    bar = tqdm(total=steps, initial=step, unit="step", dynamic_ncols=True, disable=None)
+    progress = Progress(steps, step)
     try:
         while step < steps:
-            # (1) k discriminator steps: D ascends V(D, G) = E[log D(x)] + E[log(1 - D(G(z)))]
-            for _ in range(args.k):
-                real, y = next(batches)
-                y = y if args.conditional else None
-                fake = G(gan.sample_noise(real.shape[0], args.nz, args.device), y)
-                d = gan.discriminator_step(D, opt_D, real, fake, y, args.label_smoothing)
-            # (2) one generator step on the last fake batch: G descends its loss through D
-            g = gan.generator_step(D, opt_G, fake, y, args.loss)
+            figures = gan.train_step(G, D, opt_G, opt_D, batches, noise, args.k, args.loss, args.label_smoothing,
+                                     args.conditional, args.fresh_noise)   # Algorithm 1: see gan/training.py
             step += 1
-
-            figures = gan.to_numbers({**d, **g}, step)   # stops the run on a non-finite loss
+            figures = gan.to_numbers(figures, step)   # stops the run on a non-finite loss
             log.writerow({"step": step, **figures, "seconds": round(time.perf_counter() - start, 3)})
-            bar.set_postfix(loss_D=f"{figures['loss_D']:.3f}", loss_G=f"{figures['loss_G']:.3f}",
-                            D_x=f"{figures['D(x)']:.2f}", D_G_z=f"{figures['D(G(z)) after D step']:.2f}")
-            bar.update()
+            log_file.flush()
+            progress.update(step, figures)
             if evaluator and step % args.eval_every == 0:
                 scores = evaluate(evaluator, G, args, step)
                 eval_log.writerow({k: getattr(scores, k) if k != "step" else step for k in EVAL_FIELDS})
                 eval_file.flush()
                 if scores.collapsed():
-                    tqdm.write(f"warning: step {step}: mode collapse? only {scores.modes} of 10 digits hold 2% of "
-                               f"the samples (class histogram {scores.histogram})", file=sys.stderr)
+                    progress.write(f"warning: step {step}: mode collapse? only {scores.modes} of 10 digits hold 2% "
+                                   f"of the samples (class histogram {scores.histogram})")
             if step % args.sample_every == 0 or step == steps:
                 # the fixed noise batch with batch norm in eval mode, as a PNG grid
                 gan.save_grid(gan.generate(G, fixed_z, fixed_labels, args.device),
-                              os.path.join(args.out, f"samples_{step}.png"), nrow=8)
+                              os.path.join(args.out, f"samples_{step}.png"), nrow=grid_columns)
                 gan.save_run(checkpoint_path, G, D, opt_G, opt_D, step, batches, config)
-                log_file.flush()
     except gan.TrainingDiverged as error:
-        bar.close()
+        progress.close()
         log_file.close()
         if evaluator:
             eval_file.close()
         print(f"error: {error}. The last good checkpoint is {checkpoint_path}"
               if os.path.exists(checkpoint_path) else f"error: {error}", file=sys.stderr)
         return 1
-    bar.close()
+    progress.close()
     log_file.close()
     eval_rows = []
     if evaluator:

@@ -12,7 +12,7 @@ towards 1/2, the equilibrium of the game.
 import argparse
 import os
 
-import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
+import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
 from minigan import gan, nn, optim
@@ -85,14 +85,17 @@ def train(args):
     opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_D = optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
     frames = [snapshot(G, D, 0)]
+
+    def data():                               # real minibatches from N(MEAN, STD^2), no labels
+        while True:
+            yield minigan.tensor(rng.normal(MEAN, STD, (args.batch_size, 1)).astype(numpy.float32)), None
+
+    def noise(n):                             # z ~ U[-1, 1], as in the paper's figure
+        return minigan.tensor(rng.uniform(-1, 1, (n, 1)).astype(numpy.float32))
+
+    real_batches = data()
     for step in range(1, args.steps + 1):
-        # (1) k discriminator steps, (2) one generator step: Algorithm 1
-        for _ in range(args.k):
-            real = minigan.tensor(rng.normal(MEAN, STD, (args.batch_size, 1)).astype(numpy.float32))
-            z = minigan.tensor(rng.uniform(-1, 1, (args.batch_size, 1)).astype(numpy.float32))
-            fake = G(z)
-            gan.discriminator_step(D, opt_D, real, fake)
-        gan.generator_step(D, opt_G, fake, loss=args.loss)
+        gan.train_step(G, D, opt_G, opt_D, real_batches, noise, args.k, args.loss)   # Algorithm 1
         if step % args.frame_every == 0:
             frames.append(snapshot(G, D, step))
     return frames

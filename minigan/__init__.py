@@ -1,4 +1,5 @@
 """minigan: a reverse-mode autograd engine on NumPy (CuPy on a GPU), and the GANs built on it."""
+from minigan import machine  # noqa: F401  (first: it tunes the process before NumPy loads; see machine.py)
 from minigan.backend import get_rng_state, gpu_available, manual_seed, set_rng_state
 from minigan.autograd import (
     Function, Tensor, backward, check_finite, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled, tensor)

@@ -6,14 +6,7 @@ This is the one module (apart from the CUDA kernels) that knows CuPy exists. Eve
 Devices are named by strings, as in PyTorch: "cpu" (NumPy) and "cuda" (CuPy on the current GPU).
 Random numbers come from one generator per device, seeded together by `manual_seed`.
 """
-import ctypes
-import os
-import sys
-
-# Before NumPy loads OpenBLAS (see `num_threads`): this line must run before `import numpy`.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-import numpy  # noqa: E402
+import numpy
 
 try:  # CuPy is optional: the `gpu` extra installs it.
     import cupy
@@ -23,50 +16,6 @@ except Exception as error:  # ImportError, or a CUDA library that fails to load
     _cupy_error = error
 
 DEVICES = ("cpu", "cuda")
-
-
-# --------------------------------------------------------------------------- host memory
-
-def keep_freed_memory():
-    """Ask glibc to keep freed blocks for reuse instead of returning them to the operating system.
-
-    NumPy allocates every intermediate array with malloc. By default glibc hands blocks of more than a
-    few megabytes back to the system when they are freed, and the next training step pays a page fault
-    for every 4 KiB of them again (about 6,500 faults, tens of milliseconds, per reference DCGAN step on a
-    2-core machine). Raising the mmap and trim thresholds keeps them in the heap. Called once on import;
-    set MINIGAN_KEEP_FREED_MEMORY=0 to leave the allocator as it is. Does nothing off glibc.
-    """
-    if os.environ.get("MINIGAN_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1))
-    except (OSError, AttributeError):  # not glibc
-        return False
-
-
-keep_freed_memory()
-
-
-def num_threads():
-    """How many threads minigan's own NumPy kernels split their work over (at least 1).
-
-    The matrix products run on OpenBLAS's threads; the layout kernels around them (im2col, col2im) run on
-    minigan's (minigan.kernels.cpu). Those can only run at once if OpenBLAS's threads let go of the cores
-    when a product ends: by default each one spins, waiting for the next product, for about 2^28 cycles
-    (a tenth of a second), which is longer than the gap between two products in a training step. So
-    OPENBLAS_THREAD_TIMEOUT=4 is set at the top of this module (2^4 cycles, then they sleep), unless the
-    environment sets it already. OpenBLAS reads it once, when it is loaded: if NumPy was imported before
-    minigan, the setting comes too late, and minigan's kernels still split their work, only gaining less.
-    MINIGAN_NUM_THREADS overrides the count; 1 keeps every kernel on the calling thread.
-    """
-    if "MINIGAN_NUM_THREADS" in os.environ:
-        value = os.environ["MINIGAN_NUM_THREADS"]
-        if not value.strip().isdigit() or int(value) < 1:
-            raise ValueError(f"MINIGAN_NUM_THREADS must be a whole number of threads, 1 or more; got {value!r}")
-        return int(value)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 # --------------------------------------------------------------------------- devices

@@ -53,7 +53,7 @@ def sample(args):
         wrote.append(f"{args.npy} ({len(pixels)} images, uint8 0-255, shape {pixels.shape})")
     if args.out or not args.npy:
         path = args.out or "samples.png"
-        save_grid(images[:400], path, nrow=10 if args.interpolate else None)
+        save_grid(images[:400], path, nrow=10 if args.interpolate or config["conditional"] else None)
         wrote.append(path)
     print("wrote " + ", ".join(wrote))
 
@@ -79,7 +79,7 @@ def main(argv=None):
     s.add_argument("--interpolate", action="store_true",
                    help="rows of 10 images walking (slerp) between two random latent points")
     s.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    s.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    s.add_argument("--device", choices=backend.DEVICES, default="cpu")
     s.set_defaults(run=sample)
     d = sub.add_parser("download", help="fetch a dataset's IDX files, verifying their SHA-256")
     d.add_argument("dataset", choices=["mnist"])

@@ -8,7 +8,7 @@ augmentation, then reports the held-out accuracy and writes minigan/metrics/clas
 import argparse
 import time
 
-import minigan  # before NumPy, which loads OpenBLAS: see minigan.backend.num_threads
+import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
 from minigan import checkpoint, data, optim

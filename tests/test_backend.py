@@ -5,21 +5,21 @@ import sys
 
 import pytest
 
-from minigan import backend
+from minigan import machine
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1", ""])
 def test_a_bad_thread_count_in_the_environment_is_named(monkeypatch, value):
     monkeypatch.setenv("MINIGAN_NUM_THREADS", value)
     with pytest.raises(ValueError, match=f"MINIGAN_NUM_THREADS must be a whole number.*got '{value}'"):
-        backend.num_threads()
+        machine.num_threads()
 
 
 def test_the_thread_count_in_the_environment_is_obeyed(monkeypatch):
     monkeypatch.setenv("MINIGAN_NUM_THREADS", "3")
-    assert backend.num_threads() == 3
+    assert machine.num_threads() == 3
     monkeypatch.delenv("MINIGAN_NUM_THREADS")
-    assert backend.num_threads() >= 1
+    assert machine.num_threads() >= 1
 
 
 @pytest.mark.parametrize("preset, expected", [(None, "4"), ("12", "12")])

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import minigan
+from minigan import machine
 from minigan.kernels import cpu as cpu_kernels
 from tests.conv_configs import conv_configs, naive_conv2d, small_conv_configs
 from tests.support import import_torch, leaf
@@ -65,8 +66,8 @@ def test_im2col_and_col2im_cut_over_three_threads_give_the_same_numbers(cfg, see
         return col, cpu_kernels.col2im(finite, cfg.size, cfg.stride, cfg.padding, cfg.dilation)
     whole = both()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cpu_kernels, "_THREADS", 3)
-        patch.setattr(cpu_kernels, "_SERIAL_BELOW", 0)
+        patch.setattr(machine, "THREADS", 3)
+        patch.setattr(machine, "SERIAL_BELOW", 0)
         cut = both()
     for got, expected in zip(cut, whole):
         numpy.testing.assert_array_equal(got, expected)

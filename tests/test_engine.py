@@ -222,6 +222,19 @@ def test_gradcheck_needs_something_to_check():
         minigan.gradcheck(lambda x: x * 2, [minigan.tensor([1.0])])
 
 
+def test_gradcheck_checks_every_output_of_a_function_returning_several():
+    x = leaf(numpy.array([1.0, -2.0, 0.5]))
+    assert minigan.gradcheck(lambda x: (x * x, x.sum()), [x])
+    with pytest.raises(minigan.GradcheckError, match="input 0"):
+        minigan.gradcheck(lambda x: (x.sum(), SquareWithWrongGradient()(x)), [x])
+
+
+def test_gradcheck_refuses_an_integer_output():
+    x = leaf(numpy.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match="int64 tensor, which has no gradient"):
+        minigan.gradcheck(lambda x: minigan.tensor(numpy.array([1, 2])), [x])
+
+
 # --------------------------------------------------------------------------- ops outside the op table
 
 def _reseeded_dropout(x):
@@ -260,3 +273,23 @@ def test_casts_between_float_dtypes_are_differentiable_and_match_torch():
     (tg,) = torch.autograd.grad(ty, tx, torch.ones(3, 4, dtype=torch.float64))
     assert g.dtype == numpy.float64
     numpy.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-6)
+
+
+def test_every_method_the_ops_give_tensor_is_listed_where_tensor_is_defined():
+    """tensor.py lists the operators and methods that minigan/ops attaches to Tensor; the list is complete."""
+    import re
+    from minigan.autograd.tensor import Tensor
+    doc = Tensor.__doc__
+    symbols = {"add": "x + y", "sub": "x - y", "mul": "x * y", "truediv": "x / y", "pow": "x ** y",
+               "matmul": "x @ y", "neg": "-x", "abs": "abs(x)", "getitem": "x[index]", "lt": "x < y",
+               "le": "x <= y", "gt": "x > y", "ge": "x >= y"}
+    attached = [name for name, value in vars(Tensor).items()
+                if callable(value) and getattr(value, "__module__", "").startswith("minigan.ops")]
+    assert len(attached) > 40
+    for name in attached:
+        if name.startswith("__"):
+            op = name.strip("_")
+            op = op[1:] if op not in symbols and op[1:] in symbols else op   # __radd__ is listed as x + y
+            assert symbols[op] in doc, name
+        else:
+            assert name in re.findall(r"\w+", doc), name

@@ -6,7 +6,7 @@ import numpy
 import pytest
 
 import minigan
-from minigan import gan, nn, optim
+from minigan import data, gan, nn, optim
 from tests.support import leaf
 
 
@@ -124,8 +124,16 @@ def test_a_toy_game_moves_as_the_theory_says():
         def forward(self, x, labels=None):
             return self.main(x).reshape(-1)
 
+    class Player(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.main = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 1))
+
+        def forward(self, z, labels=None):
+            return self.main(z)
+
     minigan.manual_seed(1)
-    G = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 1))
+    G = Player()
     D = Critic()
     opt_G, opt_D = optim.Adam(G.parameters(), 2e-3, (0.5, 0.999)), optim.Adam(D.parameters(), 5e-3, (0.5, 0.999))
     rng = numpy.random.default_rng(0)
@@ -143,18 +151,51 @@ def test_a_toy_game_moves_as_the_theory_says():
             x = G(minigan.randn(4000, 4)).numpy()
         return x.mean(), x.std()
 
+    def real_batches():
+        while True:
+            yield real_batch(), None
+
+    def noise(n):
+        return minigan.randn(n, 4)
+
     start_mean, start_std = fake_stats()
-    for _ in range(50):                          # (1) D alone, G fixed
-        gan.discriminator_step(D, opt_D, real_batch(), G(minigan.randn(128, 4)))
+    reals = real_batches()
+    gan.train_step(G, D, opt_G, opt_D, reals, noise, k=50)   # (1) D alone for 50 steps, then G's first step
     assert accuracy() > 0.95
-    for _ in range(1000):                        # (2) the game
-        fake = G(minigan.randn(128, 4))
-        gan.discriminator_step(D, opt_D, real_batch(), fake)
-        gan.generator_step(D, opt_G, fake)
+    for _ in range(1000):                                     # (2) the game
+        gan.train_step(G, D, opt_G, opt_D, reals, noise)
     mean, std = fake_stats()
     assert abs(start_mean - 4) > 3 and start_std < 0.5   # G started far from the data
     assert abs(mean - 4) < 0.3 and 0.9 < std < 1.6
     assert 0.4 < accuracy() < 0.6
+
+
+def test_the_generator_step_reuses_the_fake_batch_or_draws_fresh_noise_as_asked():
+    minigan.manual_seed(0)
+    G, D = gan.build_models(gan.default_config(arch="mlp", nz=4))
+    opt_G, opt_D = optim.Adam(G.parameters()), optim.Adam(D.parameters())
+    batches = data.Batches(*data.load_embedded(), 8, seed=0)
+    drawn = []
+
+    def noise(n):
+        drawn.append(n)
+        return gan.sample_noise(n, 4)
+    for fresh, expected in ((False, [8, 8]), (True, [8, 8, 8])):
+        drawn.clear()
+        figures = gan.train_step(G, D, opt_G, opt_D, batches, noise, k=2, fresh_noise=fresh)
+        assert drawn == expected, fresh   # k batches for D's steps, and one more for G's when fresh
+        assert set(figures) == set(gan.FIGURES)
+        assert all(numpy.isfinite(v.item()) for v in figures.values())
+
+
+def test_the_discriminator_is_frozen_only_inside_the_block():
+    D = gan.MLPDiscriminator()
+    with gan.frozen(D):
+        assert not any(p.requires_grad for p in D.parameters())
+    assert all(p.requires_grad for p in D.parameters())
+    with pytest.raises(RuntimeError), gan.frozen(D):
+        raise RuntimeError("a failing backward")
+    assert all(p.requires_grad for p in D.parameters())
 
 
 def test_non_finite_loss_names_the_step_and_player():

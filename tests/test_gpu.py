@@ -98,10 +98,9 @@ def test_a_whole_reference_dcgan_step_gives_the_same_numbers_on_gpu_and_cpu():
         # SGD, not Adam: Adam's first step is lr * sign(gradient), so a gradient of nearly 0 can flip sign
         # between devices on float32 rounding alone; SGD moves each parameter in proportion to its gradient.
         opt_G, opt_D = optim.SGD(G.parameters(), lr=0.1), optim.SGD(D.parameters(), lr=0.1)
-        fake = G(minigan.tensor(z, device=device))
-        d = gan.discriminator_step(D, opt_D, minigan.tensor(real, device=device), fake)
-        g = gan.generator_step(D, opt_G, fake)
-        figures[device] = gan.to_numbers({**d, **g}, 1)
+        batches = iter([(minigan.tensor(real, device=device), None)])
+        step = gan.train_step(G, D, opt_G, opt_D, batches, lambda n: minigan.tensor(z, device=device))
+        figures[device] = gan.to_numbers(step, 1)
     for name, value in figures["cpu"].items():
         assert figures["cuda"][name] == pytest.approx(value, rel=1e-4, abs=1e-5), name
     for player in (0, 1):

@@ -41,6 +41,58 @@ def test_dry_run_writes_everything_it_promises(tmp_path):
                             "grad_norm_D", "grad_norm_G"}
 
 
+# The figures of the first four steps, written by the main job of commit b1f8d11 (before Algorithm 1 was written
+# once, in gan.train_step): step, loss_D, loss_G, D(x), D(G(z)) before and after D's step, both gradient norms.
+PREVIOUS_FIGURES = {
+    "dcgan": (["--ngf", "4", "--ndf", "4", "--nz", "8"], [
+        (1, 1.3201608657836914, 0.6738583445549011, 0.5470327138900757, 0.5099081993103027, 0.5098514556884766,
+         4.929136276245117, 0.7868250608444214),
+        (2, 1.3243651390075684, 0.6650617122650146, 0.5493017435073853, 0.5144359469413757, 0.5142971277236938,
+         5.081051349639893, 0.983163595199585),
+        (3, 1.3162592649459839, 0.6572883129119873, 0.5584086179733276, 0.5186697840690613, 0.5183603763580322,
+         4.108081817626953, 0.8926832675933838),
+        (4, 1.2731926441192627, 0.6529821157455444, 0.5856454372406006, 0.5209531188011169, 0.5206565856933594,
+         3.8830456733703613, 0.8936002850532532)]),
+    "conditional mlp, k = 2": (["--arch", "mlp", "--conditional", "--k", "2", "--nz", "8"], [
+        (1, 1.3146319389343262, 0.703633189201355, 0.5340453386306763, 0.49666792154312134, 0.49480968713760376,
+         2.024578332901001, 0.1263333261013031),
+        (2, 1.172778606414795, 0.6965852975845337, 0.6185303330421448, 0.4993261396884918, 0.4983075261116028,
+         1.8600531816482544, 0.1324375718832016),
+        (3, 1.01792311668396, 0.6936991810798645, 0.7272731065750122, 0.5025656223297119, 0.499754935503006,
+         1.6920127868652344, 0.1768779158592224),
+        (4, 0.8854032754898071, 0.696870744228363, 0.8280081748962402, 0.501430094242096, 0.49817854166030884,
+         1.3741464614868164, 0.2055630385875702)]),
+}
+
+
+@pytest.mark.parametrize("run", sorted(PREVIOUS_FIGURES))
+def test_the_one_loop_gives_the_numbers_of_the_loop_it_replaced(example, tmp_path, run):
+    flags, expected = PREVIOUS_FIGURES[run]
+    assert example.main(flags + ["--batch-size", "16", "--steps", "4", "--sample-every", "100",
+                                 "--out", str(tmp_path)]) == 0
+    columns = ["step", "loss_D", "loss_G", "D(x)", "D(G(z)) before D step", "D(G(z)) after D step",
+               "grad_norm_D", "grad_norm_G"]
+    with open(tmp_path / "log.csv") as f:
+        rows = [[float(r[k]) for k in columns] for r in csv.DictReader(f)]
+    numpy.testing.assert_allclose(rows, expected, rtol=1e-5)   # float32 rounding of a reordered sum at most
+
+
+def test_a_run_into_a_pipe_prints_progress_lines(tmp_path):
+    result = run_cli(EXAMPLE, *SMALL, "--steps", "4", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in lines] == ["1/4", "2/4", "3/4", "4/4"]
+    assert "loss_D" in lines[-1] and "s left" in lines[-1]
+
+
+def test_a_conditional_grid_has_one_column_per_digit(example, tmp_path):
+    import matplotlib.image
+    assert example.main(SMALL + ["--conditional", "--steps", "2", "--out", str(tmp_path)]) == 0
+    grid = matplotlib.image.imread(tmp_path / "samples_2.png")
+    ten_by_ten = gan.tile(numpy.zeros((100, 1, 28, 28)), 10)
+    assert grid.shape[:2] == ten_by_ten.shape[:2]
+
+
 def test_help_explains_every_flag():
     out = run_cli(EXAMPLE, "--help").stdout
     for flag in ("--arch", "--conditional", "--loss", "--k", "--label-smoothing", "--steps", "--epochs",
@@ -89,7 +141,7 @@ def test_resuming_with_another_architecture_is_refused(example, tmp_path):
 
 
 def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(example, tmp_path, monkeypatch, capsys):
-    real_step = gan.generator_step
+    real_step = gan.train_step
     calls = {"n": 0}
 
     def failing_step(*args, **kwargs):
@@ -99,7 +151,7 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(example, tmp_p
             figures["loss_G"] = figures["loss_G"] * float("nan")
         return figures
 
-    monkeypatch.setattr(gan, "generator_step", failing_step)
+    monkeypatch.setattr(gan, "train_step", failing_step)
     assert example.main(SMALL + ["--steps", "10", "--out", str(tmp_path)]) == 1
     assert "step 6: the generator's loss is nan" in capsys.readouterr().err
     assert checkpoint.load(tmp_path / "checkpoint.npz")["step"] == 4

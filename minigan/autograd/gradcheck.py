@@ -19,10 +19,11 @@ class GradcheckError(AssertionError):
     """A gradient that does not match its finite-difference estimate."""
 
 
-def _upstream(shape, dtype, seed, like):
+def _upstream(outputs, seed):
+    """One random upstream gradient per output, drawn in order from one seeded generator."""
     rng = numpy.random.default_rng(seed)
-    v = rng.standard_normal(shape).astype(dtype)
-    return Tensor(backend.to_device(v, backend.device_of(like)))
+    return [Tensor(backend.to_device(rng.standard_normal(y.shape).astype(y.dtype), backend.device_of(y.data)))
+            for y in outputs]
 
 
 def _checked(inputs):
@@ -36,38 +37,51 @@ def _checked(inputs):
     return inputs, checked
 
 
-def _output(fn, inputs):
-    y = fn(*inputs)
-    if not isinstance(y, Tensor):
-        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(y).__name__}")
-    if not backend.get_array_module(y.data).isfinite(y.data).all():
-        raise GradcheckError("gradcheck: fn returned non-finite values at the given inputs")
-    return y
+def _outputs(fn, inputs):
+    """fn's result as a tuple of Tensors (fn may return one Tensor or a tuple of them)."""
+    ys = fn(*inputs)
+    ys = ys if isinstance(ys, tuple) else (ys,)
+    for y in ys:
+        if not isinstance(y, Tensor):
+            raise TypeError(f"gradcheck: fn must return a Tensor or a tuple of Tensors, got {type(y).__name__}")
+        if y.data.dtype.kind != "f":
+            raise TypeError(f"gradcheck: fn returned a {y.data.dtype} tensor, which has no gradient; "
+                            "return a floating-point one")
+        if not backend.get_array_module(y.data).isfinite(y.data).all():
+            raise GradcheckError("gradcheck: fn returned non-finite values at the given inputs")
+    return ys
 
 
-def _analytic(fn, inputs, checked, v):
-    y = _output(fn, inputs)
-    if not y.requires_grad:  # the output does not depend on any checked input: every gradient is zero
+def _analytic(fn, inputs, checked, vs):
+    """d L / d inputs by backward, where L = sum over outputs of sum(y * v)."""
+    ys = _outputs(fn, inputs)
+    linked = [(y, v) for y, v in zip(ys, vs) if y.requires_grad]
+    if not linked:  # no output depends on a checked input: every gradient is zero
         return [numpy.zeros(inputs[i].shape) for i in checked]
-    grads = grad(y, [inputs[i] for i in checked], grad_outputs=v, allow_unused=True)
+    grads = grad([y for y, _ in linked], [inputs[i] for i in checked], grad_outputs=[v for _, v in linked],
+                 allow_unused=True)
     return [numpy.zeros(inputs[i].shape) if g is None else backend.as_numpy(g.data).astype(numpy.float64)
             for i, g in zip(checked, grads)]
 
 
-def _numeric(fn, inputs, index, v, eps):
-    """Central differences of L(x) = sum(fn(x) * v) with respect to every element of inputs[index]."""
+def _numeric(fn, inputs, index, vs, eps):
+    """Central differences of L(x) = sum over outputs of sum(y * v), for every element of inputs[index]."""
     x = inputs[index].data
     if not x.flags.c_contiguous:
         raise ValueError(f"gradcheck: input {index} must be a contiguous array (make it with .copy())")
     flat = x.reshape(-1)  # a view: changing it changes x
+
+    def L():
+        return sum(float((y.data * v.data).sum()) for y, v in zip(_outputs(fn, inputs), vs))
+
     out = numpy.zeros(x.size)
     with no_grad():
         for k in range(x.size):
             original = flat[k].item()
             flat[k] = original + eps
-            plus = float((fn(*inputs).data * v.data).sum())
+            plus = L()
             flat[k] = original - eps
-            minus = float((fn(*inputs).data * v.data).sum())
+            minus = L()
             flat[k] = original
             out[k] = (plus - minus) / (2 * eps)
     return out.reshape(x.shape)
@@ -76,14 +90,14 @@ def _numeric(fn, inputs, index, v, eps):
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Check the analytic gradient of `fn` against central differences, for each input with requires_grad.
 
-    fn: a function of the Tensors in `inputs` returning one Tensor. Returns True, or raises GradcheckError.
+    fn: a function of the Tensors in `inputs` returning one Tensor or a tuple of them. Returns True, or
+    raises GradcheckError.
     """
     inputs, checked = _checked(inputs)
-    y = _output(fn, inputs)
-    v = _upstream(y.shape, y.dtype, seed, y.data)
-    analytic = _analytic(fn, inputs, checked, v)
+    vs = _upstream(_outputs(fn, inputs), seed)
+    analytic = _analytic(fn, inputs, checked, vs)
     for i, a in zip(checked, analytic):
-        n = _numeric(fn, inputs, i, v, eps)
+        n = _numeric(fn, inputs, i, vs, eps)
         bad = numpy.abs(a - n) > atol + rtol * numpy.abs(n)
         if bad.any():
             k = numpy.unravel_index(numpy.argmax(numpy.abs(a - n) * bad), a.shape)
@@ -97,12 +111,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
 
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
-    """Check second derivatives: gradcheck of (inputs, v) -> d<fn(inputs), v>/d inputs, built with
-    create_graph=True, with respect to the inputs and to the upstream gradient v itself."""
-    from minigan.ops import cat, reshape  # the ops layer sits above autograd; it is needed only here
+    """Check second derivatives: gradcheck of (inputs, v) -> d<fn(inputs), v>/d inputs (one output per
+    checked input), built with create_graph=True, with respect to the inputs and to the upstream gradient v."""
     inputs, checked = _checked(inputs)
-    y = _output(fn, inputs)
-    v = _upstream(y.shape, y.dtype, seed + 1, y.data)
+    ys = _outputs(fn, inputs)
+    if len(ys) != 1:
+        raise TypeError(f"gradgradcheck: fn must return one Tensor, got {len(ys)}")
+    v, = _upstream(ys, seed + 1)
     v.requires_grad = True
 
     def first_derivative(*args):
@@ -110,8 +125,6 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         with enable_grad():  # the finite differences run under no_grad, but a first derivative needs a graph
             y = fn(*xs)
             grads = grad(y, [xs[i] for i in checked], grad_outputs=v, create_graph=True, allow_unused=True)
-        parts = [reshape(g, (-1,)) if g is not None else Tensor(xs[i].data.reshape(-1) * 0)
-                 for i, g in zip(checked, grads)]
-        return cat(parts) if len(parts) > 1 else parts[0]
+        return tuple(g if g is not None else Tensor(xs[i].data * 0) for i, g in zip(checked, grads))
 
     return gradcheck(first_derivative, inputs + (v,), eps=eps, atol=atol, rtol=rtol, seed=seed + 2)

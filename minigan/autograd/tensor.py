@@ -78,6 +78,15 @@ class Tensor:
 
     `_version` counts in-place changes (see `Function.check_versions`), so that a gradient is never computed
     from an array that changed after the forward pass saved it.
+
+    Its operators and most of its methods are differentiable ops, which live in minigan/ops (a layer above
+    this one) and are attached to the class there, by `_install_tensor_methods` in minigan/ops/__init__.py:
+        x + y, x - y, x * y, x / y, x ** y, x @ y, -x, abs(x), x[index]   (each also with a number or array)
+        x < y, x <= y, x > y, x >= y                                    (boolean tensors, outside the graph)
+        exp log sqrt abs tanh sigmoid relu clamp clip softmax log_softmax  sum mean max min var
+        reshape view flatten squeeze unsqueeze transpose permute expand broadcast_to matmul
+        to_dtype float double to cpu cuda
+    The methods below are the ones that need no op: gradient bookkeeping, copies, in-place updates.
     """
     __slots__ = ("data", "grad", "creator", "generation", "_requires_grad", "_version", "name", "__weakref__")
     __array_priority__ = 200  # NumPy defers to Tensor in `array * tensor`

@@ -6,5 +6,4 @@ from minigan.gan.models import (
 from minigan.gan.plots import plot_curves, save_grid, tile
 from minigan.gan.run import load_generator, resume_run, save_run
 from minigan.gan.sampling import generate, to_pixels
-from minigan.gan.training import (
-    TrainingDiverged, discriminator_step, generator_step, grad_norm, sample_noise, to_numbers, train_step)
+from minigan.gan.training import FIGURES, TrainingDiverged, frozen, grad_norm, sample_noise, to_numbers, train_step

@@ -1,17 +1,23 @@
-"""One iteration of the minimax game (Algorithm 1 of Goodfellow et al., 2014), as plain functions.
+"""Algorithm 1 of Goodfellow et al. (2014), written once: every program that trains a GAN runs `train_step`.
 
-    discriminator_step   one update of D on a real batch and a fake batch, ascending V
-    generator_step       one update of G through the frozen D
-    train_step           k discriminator steps, then one generator step
+    for k steps:
+        sample a real minibatch and a noise minibatch; update D by ascending V(D, G)
+    sample a noise minibatch; update G by descending its loss through D
 
-Each returns the step's figures as Tensors (turned into numbers only where they are logged).
+The main job, the two toy worlds, the benchmarks and the quality comparison all call this one function, so
+what they time and what they train is the same code. A step's figures come back as Tensors, named by
+FIGURES, and become numbers (`to_numbers`) only where they are logged.
 """
+import contextlib
 import math
 
 from minigan import backend, ops
-from minigan.autograd.tensor import no_grad
+from minigan.autograd.tensor import no_grad, set_grad_enabled
 from minigan.creation import randn
 from minigan.gan.losses import discriminator_loss, generator_loss
+
+FIGURES = ("loss_D", "loss_G", "D(x)", "D(G(z)) before D step", "D(G(z)) after D step", "grad_norm_D",
+           "grad_norm_G")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -25,68 +31,65 @@ def sample_noise(n, nz, device="cpu"):
 
 def grad_norm(module):
     """The Euclidean norm of all of a module's gradients together (a Tensor)."""
-    return _params_grad_norm(module.parameters())
-
-
-def _params_grad_norm(params):
     total = None
-    for p in params:
+    for p in module.parameters():
         if p.grad is not None:
             square = (p.grad * p.grad).sum()
             total = square if total is None else total + square
     return ops.sqrt(total) if total is not None else None
 
 
-def set_requires_grad(module, flag):
+@contextlib.contextmanager
+def frozen(module):
+    """Inside the block, `module`'s parameters ask for no gradients: a backward through it computes the
+    gradients of its input only, not of its weights (which would be computed and thrown away)."""
     for p in module.parameters():
-        p.requires_grad = flag
-
-
-def discriminator_step(D, opt_D, real, fake, labels=None, label_smoothing=0.0):
-    """D ascends V(D, G) on one real and one fake batch (the fake detached: G is not updated here).
-    Each batch goes through D on its own, so batch norm sees real and fake statistics apart."""
-    opt_D.zero_grad()
-    real_logits = D(real, labels)
-    fake_logits = D(fake.detach(), labels)
-    loss = discriminator_loss(real_logits, fake_logits, label_smoothing)
-    loss.backward()
-    with no_grad():
-        figures = {"loss_D": loss, "D(x)": ops.mean(ops.sigmoid(real_logits)),
-                   "D(G(z)) before D step": ops.mean(ops.sigmoid(fake_logits)), "grad_norm_D": grad_norm(D)}
-    opt_D.step()
-    return figures
-
-
-def generator_step(D, opt_G, fake, labels=None, loss="nonsaturating"):
-    """G descends its loss on a fake batch made with the graph through G kept. D's parameters are frozen
-    for this pass: its gradients would be computed and thrown away."""
-    opt_G.zero_grad()
-    set_requires_grad(D, False)
+        p.requires_grad = False
     try:
-        logits = D(fake, labels)
-        loss_G = generator_loss(logits, loss)
-        loss_G.backward()
+        yield module
     finally:
-        set_requires_grad(D, True)
-    with no_grad():
-        figures = {"loss_G": loss_G, "D(G(z)) after D step": ops.mean(ops.sigmoid(logits)),
-                   "grad_norm_G": _params_grad_norm(opt_G.params)}
-    opt_G.step()
-    return figures
+        for p in module.parameters():
+            p.requires_grad = True
 
 
-def train_step(G, D, opt_G, opt_D, batches, nz, k=1, loss="nonsaturating", label_smoothing=0.0,
-               conditional=False):
-    """One iteration of Algorithm 1: k discriminator steps, each on a fresh real batch and fresh noise,
-    then one generator step on the last fake batch (its graph through G kept from the D step)."""
-    # (1) k discriminator steps
-    for _ in range(k):
-        real, labels = next(batches)
+def train_step(G, D, opt_G, opt_D, real_batches, noise, k=1, loss="nonsaturating", label_smoothing=0.0,
+               conditional=False, fresh_noise=False):
+    """One iteration of Algorithm 1; returns the figures named in FIGURES, as Tensors.
+
+    real_batches  an iterator of (real images, labels) minibatches (labels are read when `conditional`)
+    noise         noise(n) -> a noise minibatch z of n rows
+    fresh_noise   False: G's step reuses the last fake minibatch of D's step, one forward pass of G fewer
+                  (as PyTorch's DCGAN example does); True: it draws a new one, as Algorithm 1 does
+    """
+    # (1) k steps of the discriminator, each on a fresh real minibatch and a fresh noise minibatch
+    for i in range(k):
+        real, labels = next(real_batches)
         labels = labels if conditional else None
-        fake = G(sample_noise(real.shape[0], nz, real.device), labels)
-        figures = discriminator_step(D, opt_D, real, fake, labels, label_smoothing)
-    # (2) one generator step
-    figures.update(generator_step(D, opt_G, fake, labels, loss))
+        reused = not fresh_noise and i == k - 1   # G's step below reuses this fake batch: keep its graph
+        with set_grad_enabled(reused):
+            fake = G(noise(real.shape[0]), labels)
+        opt_D.zero_grad()
+        real_logits = D(real, labels)
+        fake_logits = D(fake.detach(), labels)  # detached: this step changes D, not G
+        loss_D = discriminator_loss(real_logits, fake_logits, label_smoothing)
+        loss_D.backward()
+        with no_grad():
+            figures = {"loss_D": loss_D, "D(x)": ops.mean(ops.sigmoid(real_logits)),
+                       "D(G(z)) before D step": ops.mean(ops.sigmoid(fake_logits)), "grad_norm_D": grad_norm(D)}
+        opt_D.step()
+
+    # (2) one step of the generator, through the discriminator just updated (its weights frozen)
+    if fresh_noise:
+        fake = G(noise(real.shape[0]), labels)
+    opt_G.zero_grad()
+    with frozen(D):
+        fake_logits = D(fake, labels)
+        loss_G = generator_loss(fake_logits, loss)
+        loss_G.backward()
+    with no_grad():
+        figures.update({"loss_G": loss_G, "D(G(z)) after D step": ops.mean(ops.sigmoid(fake_logits)),
+                        "grad_norm_G": grad_norm(G)})
+    opt_G.step()
     return figures
 
 

@@ -13,48 +13,15 @@ The column layout is (c, kh, kw, out_h, out_w, n), with the batch axis last. The
 Activations therefore live in memory as (c, h, w, n) while their shape reads (n, c, h, w); NumPy's
 elementwise ops keep that order, and the next im2col reads it without a transpose copy.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
-from minigan.backend import num_threads
+from minigan.machine import on_all_cores
 
 
 def conv_out_size(size, k, s, p, d):
     """How many windows of extent d (k - 1) + 1 and step s fit in size + 2 p."""
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
-
-
-# --------------------------------------------------------------------------- splitting work over the cores
-
-_THREADS = num_threads()
-_SERIAL_BELOW = 1 << 16   # numbers moved; under this, handing work to another thread costs more than it saves
-_pool = None
-_pool_pid = None
-
-
-def _pool_of_this_process():
-    global _pool, _pool_pid
-    if _pool_pid != os.getpid():  # first use, or a forked child (which has the pool object but not its threads)
-        _pool, _pool_pid = ThreadPoolExecutor(_THREADS - 1, thread_name_prefix="minigan-kernel"), os.getpid()
-    return _pool
-
-
-def _on_all_cores(work, length, size):
-    """Call work(part) for the slices `part` that cut range(length) into one piece per thread, the calling
-    thread taking the first. NumPy lets go of the GIL inside its copies and ufunc loops, so the pieces run
-    at once on separate cores. `size` is how many numbers the whole work moves."""
-    pieces = min(_THREADS, length)
-    if pieces < 2 or size < _SERIAL_BELOW:
-        work(slice(0, length))
-        return
-    bounds = [length * i // pieces for i in range(pieces + 1)]
-    others = [_pool_of_this_process().submit(work, slice(a, b)) for a, b in zip(bounds[1:-1], bounds[2:])]
-    work(slice(bounds[0], bounds[1]))
-    for other in others:
-        other.result()
 
 
 # --------------------------------------------------------------------------- im2col and col2im
@@ -88,7 +55,7 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
         # Window (i, j) at output pixel (y, x) reads padded[c, y*sy + i*dy, x*sx + j*dx, n]: the strides say so.
         col[channels] = as_strided(part, shape=(part.shape[0], kh, kw, out_h, out_w, n),
                                    strides=(s_c, dy * s_h, dx * s_w, sy * s_h, sx * s_w, s_n), writeable=False)
-    _on_all_cores(copy, c, col.size)
+    on_all_cores(copy, c, col.size)
     return col                                                               # (c, kh, kw, out_h, out_w, n)
 
 
@@ -111,7 +78,7 @@ def col2im(col, size, stride, padding, dilation):
             for j in range(kw):
                 y0, x0 = i * dy, j * dx
                 part[:, y0:y0 + sy * out_h:sy, x0:x0 + sx * out_w:sx] += windows[:, i, j]
-    _on_all_cores(add, c, col.size)
+    on_all_cores(add, c, col.size)
     return padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)            # (n, c, h, w), a view
 
 

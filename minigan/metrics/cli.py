@@ -3,6 +3,8 @@ import json
 
 import numpy
 
+from minigan import backend
+
 
 def add_eval_command(subparsers):
     e = subparsers.add_parser("eval", help="score generated digits (Frechet distance, inception score, modes)")
@@ -11,7 +13,7 @@ def add_eval_command(subparsers):
     source.add_argument("--npy", help="a .npy file of images: uint8 (n, 28, 28), or floats in [-1, 1]")
     e.add_argument("--n", type=int, default=None, help="samples to draw from a checkpoint (default 10,000)")
     e.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    e.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    e.add_argument("--device", choices=backend.DEVICES, default="cpu")
     e.add_argument("--json", help="also write the scores to this file")
     e.set_defaults(run=run_eval)
 
