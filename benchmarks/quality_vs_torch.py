@@ -2,10 +2,13 @@
 embedded digits for the same number of steps, for a few seeds; then 10,000 samples of each scored with
 minigan's metrics (see minigan/metrics), beside the real digits' figures.
 
-    python benchmarks/quality_vs_torch.py --device cuda --seeds 0 1 2 --out quality
+    python benchmarks/quality_vs_torch.py --device cpu --seeds 0 1 2 --ema 0.99 0.999 --out quality
 
-Both frameworks see the same batches in the same order (minigan's seeded iterator). Writes a sample grid per
-run into --out and prints one row of scores per run.
+Both frameworks see the same batches in the same order (minigan's seeded iterator). minigan's run is the main
+job's loop (gan.train_step); beside its raw generator it keeps an averaged generator for each --ema decay
+(which leave the training itself untouched), and scores each at every --at step, for the curve of Frechet
+distance over training. Writes a sample grid per run into --out, prints one row of scores per generator
+and step, and writes everything to quality.json.
 """
 import argparse
 import json
@@ -24,12 +27,26 @@ import torch_reference  # noqa: E402
 from common import minigan_reference  # noqa: E402
 
 
-def train_minigan(seed, steps, device):
+def train_minigan(seed, steps, device, decays, at, score):
+    """Train the reference recipe; score(images) the raw G and each averaged G at the steps `at`.
+    Returns ({generator name: final images}, [rows of the curve])."""
     G, step = minigan_reference(64, device, seed)
-    for _ in range(steps):
+    config = gan.default_config()
+    averages = {f"ema {d:g}": gan.AveragedGenerator(G, lambda: gan.build_models(config)[0].to(device), d)
+                for d in decays}
+    z = numpy.random.default_rng(seed + 1000).standard_normal((10_000, config["nz"]))
+    curve, images = [], {}
+    for t in range(1, steps + 1):
         step()
-    z = numpy.random.default_rng(seed + 1000).standard_normal((10_000, G.nz))
-    return gan.to_pixels(gan.generate(G, z, device=device, chunk=1000))
+        for average in averages.values():
+            average.update()
+        if t in at or t == steps:
+            generators = {"raw": G, **{name: gan.recompute_batch_norm(a.average, config["nz"], [seed, 3, t])
+                                       for name, a in averages.items()}}
+            for name, generator in generators.items():
+                images[name] = gan.to_pixels(gan.generate(generator, z, device=device, chunk=1000))
+                curve.append({"step": t, "generator": name, **score(images[name])})
+    return images, curve
 
 
 def train_torch(seed, steps, device):
@@ -47,6 +64,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--ema", type=float, nargs="*", default=[0.99, 0.999], help="decays of averaged generators")
+    p.add_argument("--at", type=int, nargs="*", default=[500, 1000, 1500], help="steps to score minigan at too")
+    p.add_argument("--no-torch", action="store_true", help="train minigan only")
     p.add_argument("--device", choices=minigan.backend.DEVICES, default="cpu")
     p.add_argument("--out", default="quality")
     args = p.parse_args()
@@ -55,25 +75,44 @@ def main():
     floor = evaluator.real_floor()
     print(f"real digits: Frechet distance {floor.frechet_distance:.2f} (5,000 vs 5,000), inception score "
           f"{floor.inception_score:.2f}, modes {floor.modes}, near duplicates {floor.near_duplicates:.3f}")
-    print(f"{'run':18s} {'Frechet':>8} {'IS':>6} {'modes':>6} {'KL':>6} {'near-dup':>9} {'train s':>8}")
-    rows = []
+    print(f"{'run':30s} {'step':>5} {'Frechet':>8} {'IS':>6} {'modes':>6} {'KL':>6} {'near-dup':>9} {'train s':>8}")
+
+    def score(images):
+        return evaluator.score(images).as_dict()
+
+    def show(name, row, seconds):
+        print(f"{name:30s} {row['step']:5d} {row['frechet_distance']:8.2f} {row['inception_score']:6.2f} "
+              f"{row['modes']:6d} {row['class_kl']:6.3f} {row['near_duplicates']:9.3f} {seconds:8.0f}", flush=True)
+
+    rows, curve = [], []
     for seed in args.seeds:
-        for name, train in (("minigan", train_minigan), ("pytorch", train_torch)):
+        start = time.time()
+        images, seed_curve = train_minigan(seed, args.steps, args.device, args.ema, set(args.at), score)
+        seconds = time.time() - start
+        for row in seed_curve:
+            curve.append({"seed": seed, **row})
+            show(f"minigan {row['generator']} seed {seed}", row, seconds)
+        for name, pixels in images.items():
+            rows.append({"framework": f"minigan {name}", "seed": seed, "seconds": seconds,
+                         **[r for r in seed_curve if r["generator"] == name][-1]})
+            gan.save_grid(pixels[:64, None] / 127.5 - 1,
+                          os.path.join(args.out, f"minigan_{name.replace(' ', '')}_seed{seed}.png"), nrow=8)
+        if not args.no_torch:
             start = time.time()
-            images = train(seed, args.steps, args.device)
+            pixels = train_torch(seed, args.steps, args.device)
             seconds = time.time() - start
-            s = evaluator.score(images)
-            gan.save_grid(images[:64, None] / 127.5 - 1, os.path.join(args.out, f"{name}_seed{seed}.png"), nrow=8)
-            rows.append({"framework": name, "seed": seed, "seconds": seconds, **s.as_dict()})
-            print(f"{name + ' seed ' + str(seed):18s} {s.frechet_distance:8.2f} {s.inception_score:6.2f} {s.modes:6d} "
-                  f"{s.class_kl:6.3f} {s.near_duplicates:9.3f} {seconds:8.0f}", flush=True)
-    for name in ("minigan", "pytorch"):
+            row = {"step": args.steps, **score(pixels)}
+            rows.append({"framework": "pytorch", "seed": seed, "seconds": seconds, **row})
+            show(f"pytorch seed {seed}", row, seconds)
+            gan.save_grid(pixels[:64, None] / 127.5 - 1, os.path.join(args.out, f"pytorch_seed{seed}.png"), nrow=8)
+    for name in dict.fromkeys(r["framework"] for r in rows):
         fd = [r["frechet_distance"] for r in rows if r["framework"] == name]
-        score = [r["inception_score"] for r in rows if r["framework"] == name]
-        print(f"{name}: Frechet distance {numpy.mean(fd):.1f} +- {numpy.std(fd):.1f}, "
-              f"inception score {numpy.mean(score):.2f} +- {numpy.std(score):.2f} over {len(fd)} seeds")
+        inception = [r["inception_score"] for r in rows if r["framework"] == name]
+        print(f"{name}: Frechet distance {numpy.mean(fd):.1f} +- {numpy.std(fd):.1f} ({', '.join(f'{v:.1f}' for v in fd)}), "
+              f"inception score {numpy.mean(inception):.2f} +- {numpy.std(inception):.2f} over {len(fd)} seeds")
     with open(os.path.join(args.out, "quality.json"), "w") as f:
-        json.dump({"real": floor.as_dict(), "runs": rows, "steps": args.steps}, f, indent=2)
+        json.dump({"real": floor.as_dict(), "runs": rows, "curve": curve, "steps": args.steps,
+                   "device": args.device}, f, indent=2)
 
 
 if __name__ == "__main__":

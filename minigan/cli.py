@@ -28,7 +28,7 @@ def slerp(a, b, t):
 def sample(args):
     from minigan.gan import generate, load_generator, save_grid, to_pixels
     backend.check_device(args.device)
-    G, config = load_generator(args.checkpoint, args.device)
+    G, config, _ = load_generator(args.checkpoint, args.device, args.generator)
     rng = numpy.random.default_rng(args.seed)
     nz = config["nz"]
     if args.label is not None and not config["conditional"]:
@@ -58,6 +58,13 @@ def sample(args):
     print("wrote " + ", ".join(wrote))
 
 
+def add_generator_choice(parser):
+    from minigan.gan.run import GENERATORS
+    parser.add_argument("--generator", choices=GENERATORS, default=None,
+                        help="averaged: the run's averaged generator (the default when it kept one, with --ema); "
+                             "raw: the generator as trained")
+
+
 def download(args):
     if args.dataset != "mnist":
         raise SystemExit("error: only mnist can be downloaded (with SHA-256 checks); for Fashion-MNIST place its "
@@ -80,13 +87,14 @@ def main(argv=None):
                    help="rows of 10 images walking (slerp) between two random latent points")
     s.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     s.add_argument("--device", choices=backend.DEVICES, default="cpu")
+    add_generator_choice(s)
     s.set_defaults(run=sample)
     d = sub.add_parser("download", help="fetch a dataset's IDX files, verifying their SHA-256")
     d.add_argument("dataset", choices=["mnist"])
     d.add_argument("--dest", help="folder to write to (default ~/.cache/minigan/mnist)")
     d.set_defaults(run=download)
     from minigan.metrics.cli import add_eval_command
-    add_eval_command(sub)
+    add_eval_command(sub, add_generator_choice)
     args = p.parse_args(argv)
     if (getattr(args, "n", None) or 1) < 1:
         p.error("--n must be at least 1")

@@ -1,7 +1,8 @@
 """A training run's state on disk: everything needed to resume it exactly, or to sample from it.
 
 A run checkpoint holds: both players and both optimizers, the step, the random generator's state, the batch
-iterator's position, and the config (model settings and training options). Resuming restores all of it, so
+iterator's position, the config (model settings and training options) and, when the run keeps one, the
+averaged generator ("G_avg"). Resuming restores all of it, so
 a run stopped and resumed makes the same updates, bit for bit, as one that never stopped.
 """
 from minigan import backend, checkpoint
@@ -9,14 +10,17 @@ from minigan.checkpoint import CheckpointError
 from minigan.gan.models import build_models, default_config
 
 
-def run_state(G, D, opt_G, opt_D, step, batches, config):
-    return {"kind": "minigan-gan-run", "config": config, "step": step,
-            "G": G.state_dict(), "D": D.state_dict(), "opt_G": opt_G.state_dict(), "opt_D": opt_D.state_dict(),
-            "rng": backend.get_rng_state(), "batches": batches.state_dict()}
+def run_state(G, D, opt_G, opt_D, step, batches, config, averaged=None):
+    state = {"kind": "minigan-gan-run", "config": config, "step": step,
+             "G": G.state_dict(), "D": D.state_dict(), "opt_G": opt_G.state_dict(), "opt_D": opt_D.state_dict(),
+             "rng": backend.get_rng_state(), "batches": batches.state_dict()}
+    if averaged is not None:
+        state["G_avg"] = averaged.state_dict()
+    return state
 
 
-def save_run(path, G, D, opt_G, opt_D, step, batches, config):
-    checkpoint.save(path, run_state(G, D, opt_G, opt_D, step, batches, config))
+def save_run(path, G, D, opt_G, opt_D, step, batches, config, averaged=None):
+    checkpoint.save(path, run_state(G, D, opt_G, opt_D, step, batches, config, averaged))
 
 
 def _read(path):
@@ -26,8 +30,9 @@ def _read(path):
     return state
 
 
-def resume_run(path, G, D, opt_G, opt_D, batches, config):
-    """Load the run at `path` into the given objects (made from the same model config); returns the step."""
+def resume_run(path, G, D, opt_G, opt_D, batches, config, averaged=None):
+    """Load the run at `path` into the given objects (made from the same model config), and into `averaged`
+    (an AveragedGenerator) when given; returns the step."""
     state = _read(path)
     model_keys = tuple(default_config())  # every setting that shapes the players
     theirs = {k: state["config"].get(k) for k in model_keys}
@@ -35,15 +40,37 @@ def resume_run(path, G, D, opt_G, opt_D, batches, config):
     if theirs != ours:
         differ = {k: (theirs[k], ours[k]) for k in model_keys if theirs[k] != ours[k]}
         raise CheckpointError(f"{path}: made by another model (checkpoint vs this run: {differ})")
-    checkpoint.restore(path, state, G=G, D=D, opt_G=opt_G, opt_D=opt_D, batches=batches)
+    targets = dict(G=G, D=D, opt_G=opt_G, opt_D=opt_D, batches=batches)
+    if averaged is not None:
+        if "G_avg" not in state:
+            raise CheckpointError(f"{path}: this run keeps no averaged generator, so it cannot be resumed with one "
+                                  "(leave out --ema)")
+        targets["G_avg"] = averaged
+    checkpoint.restore(path, state, **targets)
     backend.set_rng_state(state["rng"])
     return int(state["step"])
 
 
-def load_generator(path, device="cpu"):
-    """(G in eval mode, config) from a run checkpoint, for sampling."""
+GENERATORS = ("averaged", "raw")
+
+
+def load_generator(path, device="cpu", which=None):
+    """(G in eval mode, config, which) from a run checkpoint, for sampling. which: "averaged" (the run's
+    averaged generator, the default when it has one) or "raw" (the generator as trained)."""
     state = _read(path)
     config = state["config"]
+    if which is None:
+        which = "averaged" if "G_avg" in state else "raw"
+    if which not in GENERATORS:
+        raise ValueError(f"unknown generator {which!r}: expected one of {GENERATORS}")
+    if which == "averaged" and "G_avg" not in state:
+        raise CheckpointError(f"{path}: this run kept no averaged generator (it was trained without --ema); "
+                              "use the raw one")
     G, _ = build_models(config)
-    checkpoint.restore(path, state, G=G)
-    return G.to(device).eval(), config
+    if which == "averaged":
+        if not isinstance(state["G_avg"], dict) or "model" not in state["G_avg"]:
+            raise CheckpointError(f"{path}: 'G_avg' holds no model")
+        checkpoint.restore(path, {"G": state["G_avg"]["model"]}, G=G)
+    else:
+        checkpoint.restore(path, state, G=G)
+    return G.to(device).eval(), config, which

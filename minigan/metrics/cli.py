@@ -6,7 +6,7 @@ import numpy
 from minigan import backend
 
 
-def add_eval_command(subparsers):
+def add_eval_command(subparsers, add_generator_choice):
     e = subparsers.add_parser("eval", help="score generated digits (Frechet distance, inception score, modes)")
     source = e.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", help="a run checkpoint: draw --n samples from its generator")
@@ -15,6 +15,7 @@ def add_eval_command(subparsers):
     e.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     e.add_argument("--device", choices=backend.DEVICES, default="cpu")
     e.add_argument("--json", help="also write the scores to this file")
+    add_generator_choice(e)
     e.set_defaults(run=run_eval)
 
 
@@ -24,7 +25,8 @@ def run_eval(args):
     evaluator = Evaluator()
     per_class = None
     if args.checkpoint:
-        G, config = load_generator(args.checkpoint, args.device)
+        G, config, which = load_generator(args.checkpoint, args.device, args.generator)
+        print(f"scoring the {which} generator of {args.checkpoint}")
         n = args.n or DEFAULT_SAMPLES
         z = numpy.random.default_rng(args.seed).standard_normal((n, config["nz"]))
         labels = numpy.arange(n) % 10 if config["conditional"] else None

@@ -1,0 +1,92 @@
+"""An averaged generator: the exponential moving average of G's weights over training.
+
+Yazici et al., "The Unusual Effectiveness of Averaging in GAN Training" (ICLR 2019): the game's iterates
+circle around an equilibrium rather than settle on it, and their average lies closer to it. After each
+generator step t = 0, 1, 2, ...
+
+    theta_avg <- beta_t * theta_avg + (1 - beta_t) * theta,      beta_t = min(decay, (1 + t) / (10 + t))
+
+The warm-up factor (1 + t) / (10 + t) (TensorFlow's ExponentialMovingAverage with num_updates does the same)
+keeps the average of the first steps from being mostly the random initial weights.
+
+Batch norm's running statistics are not weights: statistics gathered by the raw G describe the raw G's
+activations, not the averaged G's. So the averaged G gets statistics of its own, recomputed as plain
+averages over a few noise batches drawn through it (`recompute_batch_norm`) before it is used.
+"""
+import numpy
+
+from minigan import backend
+from minigan.autograd.tensor import no_grad, tensor
+from minigan.nn import BatchNorm1d, BatchNorm2d
+
+
+class AveragedGenerator:
+    """`average`: a second model of G's architecture, made by build(), that follows G's weights as above."""
+
+    def __init__(self, G, build, decay):
+        if not 0 < decay < 1:
+            raise ValueError(f"the average's decay must be in (0, 1), got {decay}")
+        rng = backend.get_rng_state()
+        average = build()
+        backend.set_rng_state(rng)   # its random initial weights are replaced below: the run's stream is untouched
+        self.G, self.average, self.decay, self.updates = G, average, float(decay), 0
+        average.load_state_dict(G.state_dict())
+        average.eval()
+
+    def beta(self):
+        """The weight of the old average at this update: the decay, or less during the warm-up."""
+        return min(self.decay, (1 + self.updates) / (10 + self.updates))
+
+    def update(self):
+        """theta_avg <- beta theta_avg + (1 - beta) theta, in place, for every parameter (after G's step)."""
+        beta = self.beta()
+        with no_grad():
+            for p_avg, p in zip(self.average.parameters(), self.G.parameters()):
+                p_avg.data -= (1 - beta) * (p_avg.data - p.data)
+                p_avg.mark_modified()
+        self.updates += 1
+
+    # ---- state (kept in run checkpoints, so a resumed run averages on exactly as before)
+
+    def state_dict(self):
+        return {"decay": self.decay, "updates": self.updates, "model": self.average.state_dict()}
+
+    def check_state_dict(self, state):
+        if set(state) != {"decay", "updates", "model"}:
+            raise KeyError(f"the average's state has entries {sorted(state)}, expected decay, updates, model")
+        if state["decay"] != self.decay:
+            raise ValueError(f"the average's decay is {state['decay']} in the state but {self.decay} in this run")
+        if int(state["updates"]) < 0:
+            raise ValueError(f"the average's update count is negative ({state['updates']})")
+        self.average.check_state_dict(state["model"])
+
+    def load_state_dict(self, state):
+        self.check_state_dict(state)
+        self.updates = int(state["updates"])
+        self.average.load_state_dict(state["model"])
+
+
+def recompute_batch_norm(G, nz, seed, batches=16, batch_size=64, conditional=False):
+    """Set the running statistics of G's batch norms to the plain average of the batch statistics over
+    `batches` noise batches drawn through G in training mode. The noise comes from its own generator
+    (seeded by `seed`), so the training run's random stream is untouched. G is left in eval mode."""
+    norms = [m for m in G.modules() if isinstance(m, (BatchNorm1d, BatchNorm2d)) and m.track_running_stats]
+    if not norms:
+        return G
+    momenta = [m.momentum for m in norms]
+    rng = numpy.random.default_rng(seed)
+    device = next(iter(G.parameters())).device
+    G.train()
+    try:
+        with no_grad():
+            for i in range(batches):
+                for m in norms:
+                    m.momentum = 1 / (i + 1)   # the first batch replaces the statistics; batch i weighs 1 / (i + 1)
+                z = tensor(rng.standard_normal((batch_size, nz)).astype(numpy.float32), device=device)
+                labels = tensor(numpy.arange(batch_size) % 10, device=device) if conditional else None
+                G(z, labels)
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        G.eval()
+    return G
