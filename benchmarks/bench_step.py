@@ -7,14 +7,18 @@ A step: G makes a fake batch; D is updated on a real batch and the fake batch (e
 G is updated through D on the same fake batch, with D's parameters frozen for that pass (both frameworks
 alike). Both run the same recipe on the same data in one process, in alternating blocks of steps, so
 that a slower or busier moment of the machine costs both alike. Prints the median ms per step, the ratio
-minigan / PyTorch (below 1: minigan is faster), the GFLOP/s of the step's matrix work against NumPy's own
-float32 matmul peak measured in the same run, and the peak resident memory of a process training each.
+minigan / PyTorch (below 1: minigan is faster) with the spread of each library's step times in the run
+(their 10th to 90th percentile), the GFLOP/s of the step's matrix work against NumPy's own float32 matmul
+peak measured in the same run, the peak resident memory of a process training each, and, on the CPU, how
+minigan's step divides between its matrix products and everything else.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 
 import minigan
 from minigan import data
@@ -76,11 +80,41 @@ def peak_memory_mib(framework, batch_size, device):
 # --------------------------------------------------------------------------- the race
 
 def race_steps(batch_size, device, repeats, with_torch=True):
+    """{name: (median ms, 10th percentile ms, 90th percentile ms)} of each library's step."""
     contestants = {"minigan": minigan_step_fn(batch_size, device)}
     if with_torch:
         contestants["pytorch"] = torch_step_fn(batch_size, device)
-    seconds = race(contestants, repeats, sync=_sync if device == "cuda" else None)
-    return {name: s * 1000 for name, s in seconds.items()}
+    times = {}
+    race(contestants, repeats, sync=_sync if device == "cuda" else None, times=times)
+    return {name: (1000 * statistics.median(ts), *(1000 * q for q in statistics.quantiles(ts, n=10)[::8]))
+            for name, ts in times.items()}
+
+
+def products_share(batch_size, steps=20):
+    """(ms per step, of which ms in matrix products) of minigan's step on the CPU. Every product of the
+    reference DCGAN goes through one function, minigan.ops.conv._matmul; it is wrapped here with a clock."""
+    from minigan.ops import conv
+    step = minigan_step_fn(batch_size, "cpu")
+    in_products = [0.0]
+    product = conv._matmul
+
+    def timed(a, b):
+        start = time.perf_counter()
+        result = product(a, b)
+        in_products[0] += time.perf_counter() - start
+        return result
+    for _ in range(3):
+        step()
+    conv._matmul = timed
+    try:
+        in_products[0] = 0.0
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        total = time.perf_counter() - start
+    finally:
+        conv._matmul = product
+    return 1000 * total / steps, 1000 * in_products[0] / steps
 
 
 def _sync(name):
@@ -109,12 +143,14 @@ def main():
     peak = matmul_peak() if args.device == "cpu" else None
     results = []
     print(f"device {args.device}, {os.cpu_count()} cores" + (f", NumPy float32 matmul peak {peak:.0f} GFLOP/s" if peak else ""))
-    print(f"{'B':>5} {'minigan ms':>11} {'pytorch ms':>11} {'ratio':>6} {'GFLOP/step':>11} {'minigan GF/s':>13} "
-          f"{'% peak':>7} {'pytorch % peak':>15} {'mem MiB m/p':>12}")
+    print(f"{'B':>5} {'minigan ms (p10-p90)':>21} {'pytorch ms (p10-p90)':>21} {'ratio':>6} {'GFLOP/step':>11} "
+          f"{'minigan GF/s':>13} {'% peak':>7} {'pytorch % peak':>15} {'mem MiB m/p':>12}")
     for b in args.batch_sizes:
-        ms = race_steps(b, args.device, args.repeats, with_torch=with_torch)
+        spread = race_steps(b, args.device, args.repeats, with_torch=with_torch)
+        ms = {name: median for name, (median, _, _) in spread.items()}
         flop = step_gflop(b)
-        row = {"batch_size": b, "minigan_ms": ms["minigan"], "pytorch_ms": ms.get("pytorch"), "gflop": flop}
+        row = {"batch_size": b, "minigan_ms": ms["minigan"], "pytorch_ms": ms.get("pytorch"), "gflop": flop,
+               "spread_ms": spread}
         row["ratio"] = ms["minigan"] / ms["pytorch"] if with_torch else None
         row["minigan_gflops"] = flop / ms["minigan"] * 1000
         if not args.no_memory and args.device == "cpu":
@@ -122,13 +158,20 @@ def main():
             row["pytorch_mib"] = peak_memory_mib("torch", b, args.device) if with_torch else None
         results.append(row)
         ratio = f"{row['ratio']:.2f}" if row["ratio"] else "-"
-        torch_ms = f"{ms['pytorch']:.1f}" if with_torch else "-"
+        shown = {name: f"{m:.1f} ({lo:.0f}-{hi:.0f})" for name, (m, lo, hi) in spread.items()}
         share = f"{100 * row['minigan_gflops'] / peak:.0f}%" if peak else "-"
         torch_share = f"{100 * flop / ms['pytorch'] * 1000 / peak:.0f}%" if peak and with_torch else "-"
         memory = (f"{row['minigan_mib']:.0f}/{row['pytorch_mib']:.0f}" if row.get("pytorch_mib") else
                   f"{row['minigan_mib']:.0f}/-" if "minigan_mib" in row else "-")
-        print(f"{b:>5} {ms['minigan']:>11.1f} {torch_ms:>11} {ratio:>6} {flop:>11.1f} {row['minigan_gflops']:>13.0f} "
-              f"{share:>7} {torch_share:>15} {memory:>12}")
+        print(f"{b:>5} {shown['minigan']:>21} {shown.get('pytorch', '-'):>21} {ratio:>6} {flop:>11.1f} "
+              f"{row['minigan_gflops']:>13.0f} {share:>7} {torch_share:>15} {memory:>12}")
+    if args.device == "cpu":
+        for b in args.batch_sizes:
+            total, products = products_share(b)
+            row = next(r for r in results if r["batch_size"] == b)
+            row["products_ms"], row["outside_products_ms"] = products, total - products
+            print(f"B = {b}: minigan's step {total:.1f} ms, of which matrix products {products:.1f} ms "
+                  f"({step_gflop(b) / products * 1000:.0f} GFLOP/s) and everything else {total - products:.1f} ms")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": args.device, "matmul_peak_gflops": peak, "results": results}, f, indent=2)
