@@ -81,6 +81,8 @@ def parse_args(argv=None):
     output.add_argument("--final-score", action=argparse.BooleanOptionalAction, default=True,
                         help="at the end of a run on digits, score 10,000 samples and print them beside PyTorch's "
                              "reference figure (default on)")
+    output.add_argument("--force", action="store_true",
+                        help="start a new run in an --out that holds another run, replacing its files")
     output.add_argument("--resume", metavar="CHECKPOINT", default=None,
                         help="continue the run saved in CHECKPOINT (its model settings must match)")
     output.add_argument("--dry-run", action="store_true",
@@ -148,16 +150,31 @@ class Progress:
 
 
 def open_log(path, fields, resumed_step):
-    """A CSV log, keeping the rows up to the step a run resumes from (a later crash may have left more)."""
+    """A CSV log opened for appending a row per step. A resumed run keeps the rows up to the step it resumes
+    from (a later crash may have left more): they are written to a new file that is renamed over the old one,
+    so a kill at any moment leaves every earlier row in place."""
     rows = []
     if resumed_step and os.path.exists(path):
         with open(path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resumed_step]
-    f = open(path, "w", newline="")
-    writer = csv.DictWriter(f, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    return f, writer
+    with open(path + ".tmp", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(path + ".tmp", path)
+    f = open(path, "a", newline="")
+    return f, csv.DictWriter(f, fieldnames=fields)
+
+
+def refuse_to_overwrite(args, checkpoint_path):
+    """Stop, naming the way out, if --out holds another run that this one would overwrite."""
+    held = [name for name in ("checkpoint.npz", "log.csv") if os.path.exists(os.path.join(args.out, name))]
+    continuing = args.resume and os.path.exists(checkpoint_path) and os.path.samefile(args.resume, checkpoint_path)
+    if held and not continuing and not args.force:
+        sys.exit(f"error: {args.out} holds another run ({' and '.join(held)}); continue it with --resume "
+                 f"{checkpoint_path}, replace it with --force, or choose another --out")
 
 
 EVAL_FIELDS = ["step", "samples", "frechet_distance", "inception_score", "modes", "class_kl", "near_duplicates"]
@@ -187,11 +204,13 @@ def main(argv=None):
         sys.exit(f"error: {error}")
     minigan.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
+    checkpoint_path = os.path.join(args.out, "checkpoint.npz")
+    refuse_to_overwrite(args, checkpoint_path)
 
     images, labels = load_data(args)
     config = gan.default_config(arch=args.arch, nz=args.nz, ngf=args.ngf, ndf=args.ndf,
                                 image_size=images.shape[1], conditional=args.conditional)
-    config["training"] = {k: v for k, v in vars(args).items() if k not in ("resume", "out")}
+    config["training"] = {k: v for k, v in vars(args).items() if k not in ("resume", "out", "force")}
     G, D = gan.build_models(config)
     G.to(args.device)
     D.to(args.device)
@@ -214,7 +233,6 @@ def main(argv=None):
         except minigan.CheckpointError as error:
             sys.exit(f"error: {error}")
     steps = total_steps(args, batches)
-    checkpoint_path = os.path.join(args.out, "checkpoint.npz")
     log_file, log = open_log(os.path.join(args.out, "log.csv"), LOG_FIELDS, step)
     print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
           f"D {gan.count_parameters(D):,} parameters, {len(images):,} {args.dataset} images, device {args.device}")
@@ -254,6 +272,7 @@ def main(argv=None):
                 for name, generator in grids.items():
                     gan.save_grid(gan.generate(generator, fixed_z, fixed_labels, args.device),
                                   os.path.join(args.out, name), nrow=grid_columns)
+                gan.check_finite(step, G=G, D=D)   # a checkpoint is written only of a run that is still whole
                 gan.save_run(checkpoint_path, G, D, opt_G, opt_D, step, batches, config, averaged)
     except gan.TrainingDiverged as error:
         progress.close()

@@ -6,7 +6,9 @@
 Arrays are stored under their path in the tree ("G/main.0.weight", "optim_D/state/3/exp_avg"); everything
 else goes into one JSON document stored as the array "__meta__.json", with each array replaced by a
 reference to its name. Writing goes to a temporary file in the same directory, which is flushed, fsynced
-and renamed over the old file: a crash at any instant leaves the old checkpoint or the new one, whole.
+and renamed over the old file: a crash at any instant leaves the old checkpoint or the new one, whole. A
+temporary file that a killed save left behind is removed by the next save to the same path. A path that
+is a symbolic link is written through: the file it points to is replaced, the link stays.
 Reading uses allow_pickle=False, so a file carrying a pickled object is refused before any code runs.
 """
 import json
@@ -72,16 +74,25 @@ def _umask():
     return mask
 
 
+def _leftovers(path):
+    """Temporary files of earlier saves to `path` that were killed before their rename."""
+    directory, name = os.path.split(path)
+    prefix = f".tmp-{name}-"
+    return [os.path.join(directory, f) for f in os.listdir(directory) if f.startswith(prefix) and f.endswith(".npz")]
+
+
 def save(path, state):
     """Write `state` to `path` atomically (see the module docstring)."""
-    path = os.fspath(path)
+    path = os.path.realpath(os.fspath(path))   # through a symbolic link, to the file it names
     arrays = {}
     skeleton = _split(state, "", arrays)
     meta = json.dumps({"format": FORMAT, "state": skeleton}).encode("utf-8")
     arrays[META] = numpy.frombuffer(meta, dtype=numpy.uint8)
-    directory = os.path.dirname(os.path.abspath(path))
+    directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    for leftover in _leftovers(path):
+        os.unlink(leftover)
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.path.basename(path)}-", suffix=".npz", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             numpy.savez(f, **arrays)

@@ -129,4 +129,17 @@ def test_a_process_killed_at_random_moments_always_leaves_a_whole_checkpoint(tmp
         last = max(last, version)
     assert last > 0  # the children did get to write
     leftovers = [p for p in os.listdir(tmp_path) if p != "ck.npz"]
-    assert all(p.startswith(".tmp-") for p in leftovers)  # a killed write leaves at most its temporary file
+    assert len(leftovers) <= 1 and all(p.startswith(".tmp-ck.npz-") for p in leftovers)  # the last kill's, if any
+    checkpoint.save(path, {"version": -1})
+    assert os.listdir(tmp_path) == ["ck.npz"]   # the next save removes what a killed one left
+
+
+def test_a_symbolic_link_is_written_through_not_replaced(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "real.npz"
+    checkpoint.save(target, {"version": 1})
+    link = tmp_path / "checkpoint.npz"
+    link.symlink_to(target)
+    checkpoint.save(link, {"version": 2})
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert checkpoint.load(target)["version"] == 2 and checkpoint.load(link)["version"] == 2

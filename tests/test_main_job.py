@@ -4,6 +4,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 
 import numpy
 import pytest
@@ -204,3 +205,55 @@ def test_eval_every_scores_the_run_and_warns_of_collapse(example, tmp_path, caps
     assert int(rows[0]["modes"]) < 8
     assert "warning: step 2: mode collapse?" in capsys.readouterr().err
     assert (tmp_path / "curves.png").exists()
+
+
+def test_a_new_run_never_overwrites_another_runs_files(example, tmp_path):
+    assert example.main(SMALL + ["--steps", "4", "--out", str(tmp_path)]) == 0
+    before = {name: (tmp_path / name).read_bytes() for name in ("checkpoint.npz", "log.csv")}
+    with pytest.raises(SystemExit, match="holds another run .*--resume .*checkpoint.npz.*--force"):
+        example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)])
+    other = tmp_path / "other"
+    assert example.main(SMALL + ["--steps", "2", "--out", str(other)]) == 0
+    with pytest.raises(SystemExit, match="holds another run"):   # resuming a different run into it
+        example.main(SMALL + ["--steps", "6", "--out", str(tmp_path), "--resume", str(other / "checkpoint.npz")])
+    assert before == {name: (tmp_path / name).read_bytes() for name in before}
+    assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path), "--force"]) == 0
+    assert checkpoint.load(tmp_path / "checkpoint.npz")["step"] == 2
+
+
+def test_a_resumed_run_killed_before_its_first_checkpoint_keeps_every_earlier_row(tmp_path):
+    first = run_cli(EXAMPLE, *SMALL, "--steps", "4", "--out", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    resumed = subprocess.Popen([sys.executable, EXAMPLE, *SMALL, "--steps", "100000", "--sample-every", "100000",
+                                "--out", str(tmp_path), "--resume", str(tmp_path / "checkpoint.npz")],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:   # the log is flushed every step: wait for two steps past the checkpoint
+        with open(tmp_path / "log.csv") as f:
+            if sum(1 for _ in f) >= 1 + 6:
+                break
+        time.sleep(0.05)
+    resumed.kill()
+    resumed.wait()
+    with open(tmp_path / "log.csv") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f)]
+    assert steps[:4] == [1, 2, 3, 4] and steps == list(range(1, len(steps) + 1)) and len(steps) >= 6
+
+
+def test_a_checkpoint_is_never_written_of_a_run_holding_inf(example, tmp_path, monkeypatch, capsys):
+    real_step = gan.train_step
+    calls = {"n": 0}
+
+    def poisoning_step(G, *args, **kwargs):
+        calls["n"] += 1
+        figures = real_step(G, *args, **kwargs)
+        if calls["n"] == 6:   # a running variance that overflowed, while the losses still look finite
+            next(m for m in G.modules() if hasattr(m, "running_var")).running_var.data[0] = numpy.inf
+        return figures
+
+    monkeypatch.setattr(gan, "train_step", poisoning_step)
+    assert example.main(SMALL + ["--steps", "10", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "step 8: G's 'main.1.running_var' holds inf or nan" in err
+    state = checkpoint.load(tmp_path / "checkpoint.npz")
+    assert state["step"] == 4 and numpy.isfinite(state["G"]["main.1.running_var"]).all()

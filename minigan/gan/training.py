@@ -93,6 +93,19 @@ def train_step(G, D, opt_G, opt_D, real_batches, noise, k=1, loss="nonsaturating
     return figures
 
 
+def check_finite(step, **models):
+    """Raise TrainingDiverged, naming the model and the entry, if a parameter or buffer (batch norm's running
+    statistics) of any of the named models holds an inf or a nan. One reduction per model when all is well."""
+    for name, model in models.items():
+        state = model.state_dict()
+        xp = backend.get_array_module(next(iter(state.values())).data)
+        if xp.isfinite(sum(t.data.sum() for t in state.values())):   # a huge but finite sum may overflow:
+            continue                                                  # then the entries are looked at one by one
+        for entry, t in state.items():
+            if not xp.isfinite(t.data).all():
+                raise TrainingDiverged(f"step {step}: {name}'s '{entry}' holds inf or nan; training stopped")
+
+
 def to_numbers(figures, step):
     """The step's figures as floats, refusing a non-finite loss (naming the step and the player).
     On a GPU the figures come back in one transfer, not one per figure."""
