@@ -29,10 +29,15 @@ DEFAULT_EMA = 0.0
 # PyTorch's run of the reference recipe (shared/reference_dcgan.md) after 2,000 steps, scored by minigan's
 # evaluator on 10,000 samples: the mean Frechet distance over seeds 0, 1, 2 (benchmarks/results_quality_cuda.json).
 REFERENCE_FRECHET = 134.7
+# What defines a run: a resumed run takes these from its checkpoint (a flag may repeat them, not change them).
+# The length (--steps, --epochs), the device and the output settings may change on a resume.
+RUN_SETTINGS = ("arch", "conditional", "nz", "ngf", "ndf", "loss", "k", "fresh_noise", "label_smoothing",
+                "batch_size", "lr", "beta1", "ema", "seed", "dataset", "data")
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                allow_abbrev=False)
     model = p.add_argument_group("model")
     model.add_argument("--arch", choices=gan.ARCHS, default="dcgan",
                        help="dcgan: the reference DCGAN of Radford et al.; mlp: the MLPs of Goodfellow et al.")
@@ -84,16 +89,28 @@ def parse_args(argv=None):
     output.add_argument("--force", action="store_true",
                         help="start a new run in an --out that holds another run, replacing its files")
     output.add_argument("--resume", metavar="CHECKPOINT", default=None,
-                        help="continue the run saved in CHECKPOINT (its model settings must match)")
+                        help="continue the run saved in CHECKPOINT, with its settings (only the length, the device "
+                             "and the output settings may change)")
     output.add_argument("--dry-run", action="store_true",
                         help=f"{DRY_RUN['steps']} steps on {DRY_RUN['images']} images with batch size "
                              f"{DRY_RUN['batch_size']}: checks that everything runs")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = p.parse_args(argv)
+    words = {word.split("=", 1)[0] for word in argv if word.startswith("--")}
+    args.given = {a.dest for a in p._actions if words & set(a.option_strings)}   # the flags written out
     for name in ("k", "batch_size", "sample_every", "nz", "ngf", "ndf", "eval_samples"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.steps is not None and args.steps < 1:
         p.error("--steps must be at least 1")
+    if args.epochs is not None and not 0 < args.epochs < math.inf:
+        p.error(f"--epochs must be a positive number, got {args.epochs}")
+    if args.eval_every < 0:
+        p.error(f"--eval-every must be 0 (never) or a number of steps, got {args.eval_every}")
+    if not 0 < args.lr < math.inf:
+        p.error(f"--lr must be a positive number, got {args.lr}")
+    if not 0 <= args.beta1 < 1:
+        p.error(f"--beta1 must be in [0, 1), got {args.beta1}")
     if not 0 <= args.label_smoothing < 1:
         p.error("--label-smoothing must be in [0, 1)")
     if not 0 <= args.ema < 1:
@@ -168,6 +185,18 @@ def open_log(path, fields, resumed_step):
     return f, csv.DictWriter(f, fieldnames=fields)
 
 
+def settings_of_the_resumed_run(args, saved):
+    """Take the run-defining settings from the checkpoint's `saved` training options; a flag written out
+    that contradicts one is an error naming both values."""
+    for name in RUN_SETTINGS:
+        if name not in saved:
+            continue
+        if name in args.given and getattr(args, name) != saved[name]:
+            sys.exit(f"error: --{name.replace('_', '-')} {getattr(args, name)} contradicts the resumed run's "
+                     f"{saved[name]}; a resumed run keeps its settings (leave the flag out)")
+        setattr(args, name, saved[name])
+
+
 def refuse_to_overwrite(args, checkpoint_path):
     """Stop, naming the way out, if --out holds another run that this one would overwrite."""
     held = [name for name in ("checkpoint.npz", "log.csv") if os.path.exists(os.path.join(args.out, name))]
@@ -202,6 +231,13 @@ def main(argv=None):
         minigan.backend.check_device(args.device)
     except RuntimeError as error:
         sys.exit(f"error: {error}")
+    run = None
+    if args.resume:
+        try:
+            run = gan.read_run(args.resume)
+        except minigan.CheckpointError as error:
+            sys.exit(f"error: {error}")
+        settings_of_the_resumed_run(args, run["config"].get("training", {}))
     minigan.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
@@ -210,7 +246,7 @@ def main(argv=None):
     images, labels = load_data(args)
     config = gan.default_config(arch=args.arch, nz=args.nz, ngf=args.ngf, ndf=args.ndf,
                                 image_size=images.shape[1], conditional=args.conditional)
-    config["training"] = {k: v for k, v in vars(args).items() if k not in ("resume", "out", "force")}
+    config["training"] = {k: v for k, v in vars(args).items() if k not in ("resume", "out", "force", "given")}
     G, D = gan.build_models(config)
     G.to(args.device)
     D.to(args.device)
@@ -229,7 +265,7 @@ def main(argv=None):
     step = 0
     if args.resume:
         try:
-            step = gan.resume_run(args.resume, G, D, opt_G, opt_D, batches, config, averaged)
+            step = gan.resume_run(args.resume, G, D, opt_G, opt_D, batches, config, averaged, state=run)
         except minigan.CheckpointError as error:
             sys.exit(f"error: {error}")
     steps = total_steps(args, batches)

@@ -140,9 +140,22 @@ def test_resuming_is_exact_bit_for_bit(example, tmp_path, extra):
 
 def test_resuming_with_another_architecture_is_refused(example, tmp_path):
     assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
-    with pytest.raises(SystemExit, match="made by another model .*'arch': \\('dcgan', 'mlp'\\)"):
+    with pytest.raises(SystemExit, match="--arch mlp contradicts the resumed run's dcgan"):
         example.main(SMALL + ["--arch", "mlp", "--steps", "4", "--out", str(tmp_path),
                               "--resume", str(tmp_path / "checkpoint.npz")])
+
+
+def test_a_resume_takes_the_runs_settings_from_its_checkpoint(example, tmp_path):
+    flags = ["--arch", "mlp", "--conditional", "--k", "2", "--nz", "8", "--batch-size", "16", "--lr", "1e-3",
+             "--seed", "5", "--ema", "0.9"]
+    assert example.main(SMALL + flags + ["--steps", "2", "--out", str(tmp_path)]) == 0
+    ck = str(tmp_path / "checkpoint.npz")
+    assert example.main(["--steps", "4", "--out", str(tmp_path), "--resume", ck, "--no-final-score"]) == 0
+    training = checkpoint.load(ck)["config"]["training"]
+    assert (training["arch"], training["conditional"], training["k"], training["lr"], training["seed"],
+            training["ema"], training["batch_size"], training["steps"]) == ("mlp", True, 2, 1e-3, 5, 0.9, 16, 4)
+    with pytest.raises(SystemExit, match="--lr 0.5 contradicts the resumed run's 0.001"):
+        example.main(["--steps", "6", "--out", str(tmp_path), "--resume", ck, "--lr", "0.5"])
 
 
 def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(example, tmp_path, monkeypatch, capsys):
@@ -165,6 +178,10 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(example, tmp_p
 def test_bad_flags_and_missing_data_are_explained(example, tmp_path):
     with pytest.raises(SystemExit):
         example.parse_args(["--k", "0"])
+    for flags in (["--epochs", "nan"], ["--epochs", "0"], ["--eval-every", "-1"], ["--lr", "-1"], ["--lr", "inf"],
+                  ["--beta1", "2"], ["--ema", "1"], ["--batch"]):   # --batch: no abbreviations of flags
+        with pytest.raises(SystemExit):
+            example.parse_args(flags)
     with pytest.raises(SystemExit, match="no mnist IDX files"):
         example.main(["--data", str(tmp_path), "--out", str(tmp_path / "o")])
     if not minigan.gpu_available():

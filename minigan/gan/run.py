@@ -23,17 +23,18 @@ def save_run(path, G, D, opt_G, opt_D, step, batches, config, averaged=None):
     checkpoint.save(path, run_state(G, D, opt_G, opt_D, step, batches, config, averaged))
 
 
-def _read(path):
+def read_run(path):
+    """The whole state of the run checkpoint at `path` (raises CheckpointError if it is not one)."""
     state = checkpoint.load(path)
     if state.get("kind") != "minigan-gan-run":
         raise CheckpointError(f"{path}: not a minigan GAN run checkpoint")
     return state
 
 
-def resume_run(path, G, D, opt_G, opt_D, batches, config, averaged=None):
-    """Load the run at `path` into the given objects (made from the same model config), and into `averaged`
-    (an AveragedGenerator) when given; returns the step."""
-    state = _read(path)
+def resume_run(path, G, D, opt_G, opt_D, batches, config, averaged=None, state=None):
+    """Load the run at `path` (or its `state`, already read by read_run) into the given objects (made from
+    the same model config), and into `averaged` (an AveragedGenerator) when given; returns the step."""
+    state = read_run(path) if state is None else state
     model_keys = tuple(default_config())  # every setting that shapes the players
     theirs = {k: state["config"].get(k) for k in model_keys}
     ours = {k: config.get(k) for k in model_keys}
@@ -57,7 +58,7 @@ GENERATORS = ("averaged", "raw")
 def load_generator(path, device="cpu", which=None):
     """(G in eval mode, config, which) from a run checkpoint, for sampling. which: "averaged" (the run's
     averaged generator, the default when it has one) or "raw" (the generator as trained)."""
-    state = _read(path)
+    state = read_run(path)
     config = state["config"]
     if which is None:
         which = "averaged" if "G_avg" in state else "raw"
