@@ -9,10 +9,14 @@ reference to its name. Writing goes to a temporary file in the same directory, w
 and renamed over the old file: a crash at any instant leaves the old checkpoint or the new one, whole. A
 temporary file that a killed save left behind is removed by the next save to the same path. A path that
 is a symbolic link is written through: the file it points to is replaced, the link stays.
-Reading uses allow_pickle=False, so a file carrying a pickled object is refused before any code runs.
+Reading uses allow_pickle=False, so a file carrying a pickled object is refused before any code runs, and
+reads within bounds: only a regular file is opened (a pipe or a device would block or never end), and the
+sizes its members declare are checked before any is decompressed (a small file that would inflate to
+gigabytes is refused, not unpacked).
 """
 import json
 import os
+import stat
 import tempfile
 import zipfile
 
@@ -23,6 +27,8 @@ from minigan.autograd.tensor import Tensor
 
 META = "__meta__.json"
 FORMAT = "minigan-checkpoint-1"
+MAX_BYTES = 4 << 30     # what a checkpoint may unpack to, in all
+MAX_INFLATION = 20      # how many times its stored size a compressed member may unpack to (savez stores, 1x)
 
 
 class CheckpointError(ValueError):
@@ -111,11 +117,35 @@ def save(path, state):
         os.close(dir_fd)
 
 
+def _check_sizes(path):
+    """Refuse, before decompressing anything, a file that is not a regular file or whose members declare
+    sizes out of bounds (see MAX_BYTES and MAX_INFLATION)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint file") from None
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f"{path}: not a regular file (a directory, a pipe or a device), so not a checkpoint")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
+        raise CheckpointError(f"{path}: not a readable checkpoint, truncated or corrupted ({error})") from None
+    total = 0
+    for m in members:
+        if m.file_size > MAX_INFLATION * max(m.compress_size, 1 << 20):
+            raise CheckpointError(f"{path}: member '{m.filename}' would unpack from {m.compress_size:,} to "
+                                  f"{m.file_size:,} bytes; refusing to decompress it")
+        total += m.file_size
+    if total > MAX_BYTES:
+        raise CheckpointError(f"{path}: its members would unpack to {total:,} bytes, more than the "
+                              f"{MAX_BYTES:,} a checkpoint may hold")
+
+
 def load(path):
     """Read a checkpoint written by `save`; never unpickles. Raises CheckpointError naming the file."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise CheckpointError(f"{path}: no such checkpoint file")
+    _check_sizes(path)
     try:
         with numpy.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}  # read everything now: errors surface here
@@ -126,6 +156,8 @@ def load(path):
         raise CheckpointError(f"{path}: not a readable checkpoint ({error})") from None
     except (OSError, zipfile.BadZipFile, EOFError, KeyError) as error:
         raise CheckpointError(f"{path}: not a readable checkpoint, truncated or corrupted ({error})") from None
+    except MemoryError:
+        raise CheckpointError(f"{path}: an array's header declares more numbers than memory holds") from None
     if META not in arrays:
         raise CheckpointError(f"{path}: not a minigan checkpoint (no {META} entry)")
     try:

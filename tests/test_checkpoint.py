@@ -5,7 +5,10 @@ import os
 import pickle
 import random
 import signal
+import subprocess
+import sys
 import time
+import zipfile
 
 import numpy
 import pytest
@@ -143,3 +146,36 @@ def test_a_symbolic_link_is_written_through_not_replaced(tmp_path):
     checkpoint.save(link, {"version": 2})
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert checkpoint.load(target)["version"] == 2 and checkpoint.load(link)["version"] == 2
+
+
+def test_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "checkpoint.npz"
+    os.mkfifo(fifo)
+    code = f"from minigan import checkpoint\ncheckpoint.load({str(fifo)!r})"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "not a regular file" in result.stderr
+
+
+def _bomb(path, inflated):
+    """A checkpoint with valid metadata and one more member: `inflated` bytes of zeros, deflated to little."""
+    checkpoint.save(path, {"w": numpy.zeros(4, dtype=numpy.float32)})
+    chunk = bytes(64 << 20)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("extra.npy", "w", force_zip64=True) as member:
+            for _ in range(inflated // len(chunk)):
+                member.write(chunk)
+
+
+def test_a_small_file_that_would_inflate_to_gigabytes_is_refused_under_a_memory_cap(tmp_path):
+    path = tmp_path / "bomb.npz"
+    _bomb(path, 1 << 30)
+    assert os.path.getsize(path) < 8 << 20
+    # In a child whose heap may not grow by more than 512 MiB: unpacking the member would need a GiB.
+    code = ("import resource, sys\nfrom minigan import checkpoint\n"
+            "used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+            "resource.setrlimit(resource.RLIMIT_DATA, (used + (512 << 20),) * 2)\n"
+            "try:\n    checkpoint.load(sys.argv[1])\n"
+            "except checkpoint.CheckpointError as error:\n    print(error)\n")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "member 'extra.npy' would unpack from" in result.stdout and "refusing to decompress it" in result.stdout

@@ -274,3 +274,16 @@ def test_a_checkpoint_is_never_written_of_a_run_holding_inf(example, tmp_path, m
     assert "step 8: G's 'main.1.running_var' holds inf or nan" in err
     state = checkpoint.load(tmp_path / "checkpoint.npz")
     assert state["step"] == 4 and numpy.isfinite(state["G"]["main.1.running_var"]).all()
+
+
+def test_a_checkpoint_holding_nan_is_refused_by_sample_and_resume(example, tmp_path):
+    assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
+    state = checkpoint.load(tmp_path / "checkpoint.npz")
+    state["G"]["main.0.weight"][0, 0, 0, 0] = numpy.nan
+    bad = str(tmp_path / "bad.npz")
+    checkpoint.save(bad, state)
+    result = run_cli("-m", "minigan", "sample", "--checkpoint", bad, "--out", str(tmp_path / "g.png"))
+    assert result.returncode == 1 and "G's 'main.0.weight' holds inf or nan" in result.stderr
+    assert not (tmp_path / "g.png").exists()
+    with pytest.raises(SystemExit, match="G's 'main.0.weight' holds inf or nan"):
+        example.main(["--steps", "4", "--out", str(tmp_path / "resumed"), "--resume", bad])

@@ -5,6 +5,8 @@ iterator's position, the config (model settings and training options) and, when 
 averaged generator ("G_avg"). Resuming restores all of it, so
 a run stopped and resumed makes the same updates, bit for bit, as one that never stopped.
 """
+import numpy
+
 from minigan import backend, checkpoint
 from minigan.checkpoint import CheckpointError
 from minigan.gan.models import build_models, default_config
@@ -21,6 +23,16 @@ def run_state(G, D, opt_G, opt_D, step, batches, config, averaged=None):
 
 def save_run(path, G, D, opt_G, opt_D, step, batches, config, averaged=None):
     checkpoint.save(path, run_state(G, D, opt_G, opt_D, step, batches, config, averaged))
+
+
+def _refuse_non_finite(path, state, *players):
+    """Raise CheckpointError naming the entry if a player's weights or buffers hold inf or nan."""
+    for player in players:
+        entries = state.get(player)
+        for name, array in (entries.items() if isinstance(entries, dict) else ()):  # restore names what is amiss
+            if isinstance(array, numpy.ndarray) and array.dtype.kind == "f" and not numpy.isfinite(array).all():
+                raise CheckpointError(f"{path}: {player}'s '{name}' holds inf or nan (a diverged run); "
+                                      "refusing to use it")
 
 
 def read_run(path):
@@ -41,6 +53,7 @@ def resume_run(path, G, D, opt_G, opt_D, batches, config, averaged=None, state=N
     if theirs != ours:
         differ = {k: (theirs[k], ours[k]) for k in model_keys if theirs[k] != ours[k]}
         raise CheckpointError(f"{path}: made by another model (checkpoint vs this run: {differ})")
+    _refuse_non_finite(path, state, "G", "D")
     targets = dict(G=G, D=D, opt_G=opt_G, opt_D=opt_D, batches=batches)
     if averaged is not None:
         if "G_avg" not in state:
@@ -71,7 +84,7 @@ def load_generator(path, device="cpu", which=None):
     if which == "averaged":
         if not isinstance(state["G_avg"], dict) or "model" not in state["G_avg"]:
             raise CheckpointError(f"{path}: 'G_avg' holds no model")
-        checkpoint.restore(path, {"G": state["G_avg"]["model"]}, G=G)
-    else:
-        checkpoint.restore(path, state, G=G)
+        state = {"G": state["G_avg"]["model"]}
+    _refuse_non_finite(path, state, "G")
+    checkpoint.restore(path, state, G=G)
     return G.to(device).eval(), config, which
