@@ -23,8 +23,9 @@ def matmul_peak(repeats=5):
 
 def race(contestants, repeats, block=5, sync=None, times=None):
     """Median seconds per call of each contestant (name -> function), run in alternating blocks of `block`
-    calls. `times`, a dict if given, receives every timed call's seconds per contestant (for the spread). The first call of each block is not timed: it pays for the switch (the other library's worker
+    calls. The first call of each block is not timed: it pays for the switch (the other library's worker
     threads still spinning, caches full of the other's data), which neither pays in a real run.
+    `times`, a dict if given, receives every timed call's seconds per contestant (for the spread).
     `sync(name)`, if given, waits for the device before and after each timed call."""
     times = {} if times is None else times
     times.update({name: [] for name in contestants})

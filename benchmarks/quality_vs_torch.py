@@ -108,7 +108,8 @@ def main():
     for name in dict.fromkeys(r["framework"] for r in rows):
         fd = [r["frechet_distance"] for r in rows if r["framework"] == name]
         inception = [r["inception_score"] for r in rows if r["framework"] == name]
-        print(f"{name}: Frechet distance {numpy.mean(fd):.1f} +- {numpy.std(fd):.1f} ({', '.join(f'{v:.1f}' for v in fd)}), "
+        each = ", ".join(f"{v:.1f}" for v in fd)
+        print(f"{name}: Frechet distance {numpy.mean(fd):.1f} +- {numpy.std(fd):.1f} ({each}), "
               f"inception score {numpy.mean(inception):.2f} +- {numpy.std(inception):.2f} over {len(fd)} seeds")
     with open(os.path.join(args.out, "quality.json"), "w") as f:
         json.dump({"real": floor.as_dict(), "runs": rows, "curve": curve, "steps": args.steps,

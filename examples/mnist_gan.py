@@ -6,8 +6,9 @@
 
 Each iteration is Algorithm 1 of Goodfellow et al. (2014), written once in minigan/gan/training.py
 (`gan.train_step`): k steps of the discriminator, each on a fresh real batch and fresh noise, then one step
-of the generator. Everything this job writes goes to --out: samples_<step>.png (a fixed noise batch, eval-mode batch norm), curves.png, log.csv,
-and checkpoint.npz, which resumes the run exactly.
+of the generator. Everything this job writes goes to --out: samples_<step>.png (a fixed noise batch,
+eval-mode batch norm), curves.png, log.csv, and checkpoint.npz, which resumes the run exactly. A resume
+takes the run's settings from the checkpoint; a new run never overwrites another run's files.
 """
 import argparse
 import csv
@@ -21,6 +22,7 @@ import numpy
 from tqdm import tqdm
 
 from minigan import backend, data, gan, optim
+from minigan.messages import shown
 
 LOG_FIELDS = ["step", *gan.FIGURES, "seconds"]
 DEFAULT_STEPS = 2000
@@ -35,7 +37,7 @@ RUN_SETTINGS = ("arch", "conditional", "nz", "ngf", "ndf", "loss", "k", "fresh_n
                 "batch_size", "lr", "beta1", "ema", "seed", "dataset", "data")
 
 
-def parse_args(argv=None):
+def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                 allow_abbrev=False)
     model = p.add_argument_group("model")
@@ -58,7 +60,8 @@ def parse_args(argv=None):
                       help="one-sided label smoothing: D's target for real images is 1 - this (default 0)")
     train = p.add_argument_group("training")
     length = train.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, default=None, help=f"train until this many steps (default {DEFAULT_STEPS})")
+    length.add_argument("--steps", type=int, default=None,
+                        help=f"train until this many steps (default {DEFAULT_STEPS})")
     length.add_argument("--epochs", type=float, default=None, help="train for this many passes over the data")
     train.add_argument("--batch-size", type=int, default=64, help="images per batch (default 64)")
     train.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate for both players (default 2e-4)")
@@ -94,27 +97,62 @@ def parse_args(argv=None):
     output.add_argument("--dry-run", action="store_true",
                         help=f"{DRY_RUN['steps']} steps on {DRY_RUN['images']} images with batch size "
                              f"{DRY_RUN['batch_size']}: checks that everything runs")
+    return p
+
+
+def check_types(args, parser):
+    """A message naming the first run setting whose value is not of its flag's kind (a checkpoint's settings
+    have not been through argparse), or None."""
+    for action in parser._actions:
+        if action.dest not in RUN_SETTINGS:
+            continue
+        value = getattr(args, action.dest)
+        if isinstance(action, argparse._StoreTrueAction):
+            fits = type(value) is bool
+        elif action.choices:
+            fits = isinstance(value, str) and value in action.choices
+        elif action.type is int:
+            fits = type(value) is int
+        elif action.type is float:
+            fits = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            fits = value is None or isinstance(value, str)
+        if not fits:
+            return f"{action.dest} is {shown(value)}, which {action.option_strings[0]} cannot be"
+    return None
+
+
+def check_settings(args):
+    """A message naming the first setting out of its range, or None."""
+    for name in ("k", "batch_size", "sample_every", "nz", "ngf", "ndf", "eval_samples"):
+        if getattr(args, name) < 1:
+            return f"--{name.replace('_', '-')} must be at least 1"
+    if args.steps is not None and args.steps < 1:
+        return "--steps must be at least 1"
+    if args.epochs is not None and not 0 < args.epochs < math.inf:
+        return f"--epochs must be a positive number, got {args.epochs}"
+    if args.eval_every < 0:
+        return f"--eval-every must be 0 (never) or a number of steps, got {args.eval_every}"
+    if not 0 < args.lr < math.inf:
+        return f"--lr must be a positive number, got {args.lr}"
+    if not 0 <= args.beta1 < 1:
+        return f"--beta1 must be in [0, 1), got {args.beta1}"
+    if not 0 <= args.label_smoothing < 1:
+        return f"--label-smoothing must be in [0, 1), got {args.label_smoothing}"
+    if not 0 <= args.ema < 1:
+        return f"--ema must be in [0, 1) (0: no averaged generator), got {args.ema}"
+    return None
+
+
+def parse_args(argv=None):
+    p = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = p.parse_args(argv)
     words = {word.split("=", 1)[0] for word in argv if word.startswith("--")}
     args.given = {a.dest for a in p._actions if words & set(a.option_strings)}   # the flags written out
-    for name in ("k", "batch_size", "sample_every", "nz", "ngf", "ndf", "eval_samples"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.steps is not None and args.steps < 1:
-        p.error("--steps must be at least 1")
-    if args.epochs is not None and not 0 < args.epochs < math.inf:
-        p.error(f"--epochs must be a positive number, got {args.epochs}")
-    if args.eval_every < 0:
-        p.error(f"--eval-every must be 0 (never) or a number of steps, got {args.eval_every}")
-    if not 0 < args.lr < math.inf:
-        p.error(f"--lr must be a positive number, got {args.lr}")
-    if not 0 <= args.beta1 < 1:
-        p.error(f"--beta1 must be in [0, 1), got {args.beta1}")
-    if not 0 <= args.label_smoothing < 1:
-        p.error("--label-smoothing must be in [0, 1)")
-    if not 0 <= args.ema < 1:
-        p.error(f"--ema must be in [0, 1) (0: no averaged generator), got {args.ema}")
+    problem = check_settings(args)
+    if problem:
+        p.error(problem)
     if args.dry_run:
         args.steps, args.epochs = DRY_RUN["steps"], None
         args.batch_size, args.sample_every = DRY_RUN["batch_size"], DRY_RUN["sample_every"]
@@ -191,9 +229,10 @@ def settings_of_the_resumed_run(args, saved):
     for name in RUN_SETTINGS:
         if name not in saved:
             continue
-        if name in args.given and getattr(args, name) != saved[name]:
+        plain = isinstance(saved[name], (bool, int, float, str, type(None)))
+        if name in args.given and not (plain and getattr(args, name) == saved[name]):
             sys.exit(f"error: --{name.replace('_', '-')} {getattr(args, name)} contradicts the resumed run's "
-                     f"{saved[name]}; a resumed run keeps its settings (leave the flag out)")
+                     f"{shown(saved[name])}; a resumed run keeps its settings (leave the flag out)")
         setattr(args, name, saved[name])
 
 
@@ -237,7 +276,11 @@ def main(argv=None):
             run = gan.read_run(args.resume)
         except minigan.CheckpointError as error:
             sys.exit(f"error: {error}")
-        settings_of_the_resumed_run(args, run["config"].get("training", {}))
+        saved = run["config"].get("training")
+        settings_of_the_resumed_run(args, saved if isinstance(saved, dict) else {})
+        problem = check_types(args, build_parser()) or check_settings(args)
+        if problem:
+            sys.exit(f"error: {args.resume}: the run's setting {problem}")
     minigan.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
@@ -338,10 +381,10 @@ def main(argv=None):
               f"inception score {scores.inception_score:.2f}, {scores.modes} of 10 digits")
     print(f"done: {step} steps in {elapsed:.0f} s. Wrote to {os.path.abspath(args.out)}:\n"
           f"  samples_<step>.png   grids of the fixed noise batch (the latest: samples_{step}.png)\n"
-          + (f"  samples_raw_<step>.png  the same from the raw generator (samples_<step>.png: the averaged one)\n"
+          + ("  samples_raw_<step>.png  the same from the raw generator (samples_<step>.png: the averaged one)\n"
              if averaged else "") +
-          f"  curves.png           losses, D(x), D(G(z)) and gradient norms over the steps\n"
-          f"  log.csv              every step's figures\n"
+          "  curves.png           losses, D(x), D(G(z)) and gradient norms over the steps\n"
+          "  log.csv              every step's figures\n"
           + (f"  eval.csv             the scores every {args.eval_every} steps\n" if evaluator else "") +
           f"  checkpoint.npz       the whole run: --resume it, or `python -m minigan sample --checkpoint "
           f"{checkpoint_path}`")

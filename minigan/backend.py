@@ -124,5 +124,14 @@ def get_rng_state():
     return generators.cpu.bit_generator.state
 
 
+def check_rng_state(state):
+    """Raise ValueError if `state` is not a state `set_rng_state` can take (tried on a scratch generator)."""
+    try:
+        numpy.random.PCG64().state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
+        raise ValueError(f"not a state of minigan's random generator ({error})") from None
+
+
 def set_rng_state(state):
+    check_rng_state(state)
     generators.cpu.bit_generator.state = state

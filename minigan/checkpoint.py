@@ -65,8 +65,8 @@ def _join(skeleton, arrays, path):
     if isinstance(skeleton, dict):
         if set(skeleton) == {"__array__"}:
             name = skeleton["__array__"]
-            if name not in arrays:
-                raise CheckpointError(f"{path}: the metadata refers to an array '{name}' that the file lacks")
+            if not isinstance(name, str) or name not in arrays:
+                raise CheckpointError(f"{path}: the metadata refers to an array {name!r:.60} that the file lacks")
             return arrays[name]
         return {k: _join(v, arrays, path) for k, v in skeleton.items()}
     if isinstance(skeleton, list):

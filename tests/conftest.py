@@ -3,6 +3,7 @@
 Hypothesis runs derandomized (the same examples every run) so that CI never flakes; set
 HYPOTHESIS_PROFILE=thorough locally to search wider.
 """
+import importlib.util
 import os
 
 import pytest
@@ -33,3 +34,13 @@ def device(request):
 @pytest.fixture(autouse=True)
 def _seed():
     minigan.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def example():
+    """examples/mnist_gan.py, the main job, imported as a module (its main(argv) runs a whole job)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "mnist_gan.py")
+    spec = importlib.util.spec_from_file_location("mnist_gan", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

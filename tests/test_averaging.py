@@ -1,7 +1,6 @@
 """The averaged generator: its update and warm-up by hand, its batch-norm statistics, and the main job's use
 of it (training untouched, resumed exactly, picked by sample and eval)."""
 import csv
-import os
 import subprocess
 import sys
 
@@ -10,7 +9,7 @@ import pytest
 
 import minigan
 from minigan import checkpoint, gan, nn
-from tests.test_main_job import EXAMPLE, ROOT, SMALL, example  # noqa: F401  (the fixture)
+from tests.test_main_job import ROOT, SMALL
 
 
 def _weights(model):
@@ -76,7 +75,7 @@ def _figures(path):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
-def test_keeping_an_average_leaves_the_training_itself_unchanged(example, tmp_path):  # noqa: F811
+def test_keeping_an_average_leaves_the_training_itself_unchanged(example, tmp_path):
     assert example.main(SMALL + ["--steps", "4", "--out", str(tmp_path / "plain")]) == 0
     assert example.main(SMALL + ["--steps", "4", "--ema", "0.9", "--out", str(tmp_path / "averaged")]) == 0
     assert _figures(tmp_path / "plain" / "log.csv") == _figures(tmp_path / "averaged" / "log.csv")
@@ -88,7 +87,7 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "minigan", *args], capture_output=True, text=True, cwd=ROOT)
 
 
-def test_sample_and_eval_use_the_generator_the_flag_names(example, tmp_path):  # noqa: F811
+def test_sample_and_eval_use_the_generator_the_flag_names(example, tmp_path):
     assert example.main(SMALL + ["--steps", "4", "--ema", "0.5", "--out", str(tmp_path)]) == 0
     ck = str(tmp_path / "checkpoint.npz")
     state = checkpoint.load(ck)
@@ -109,7 +108,7 @@ def test_sample_and_eval_use_the_generator_the_flag_names(example, tmp_path):  #
         assert scored.returncode == 0 and f"scoring the {which} generator" in scored.stdout, scored.stderr
 
 
-def test_an_average_asked_of_a_run_that_kept_none_is_refused(example, tmp_path):  # noqa: F811
+def test_an_average_asked_of_a_run_that_kept_none_is_refused(example, tmp_path):
     assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
     ck = str(tmp_path / "checkpoint.npz")
     result = _cli("sample", "--checkpoint", ck, "--generator", "averaged")
@@ -120,7 +119,7 @@ def test_an_average_asked_of_a_run_that_kept_none_is_refused(example, tmp_path):
         example.parse_args(["--ema", "1.0"])
 
 
-def test_the_final_scores_are_printed_beside_the_reference(example, tmp_path, capsys):  # noqa: F811
+def test_the_final_scores_are_printed_beside_the_reference(example, tmp_path, capsys):
     flags = [f for f in SMALL if f != "--no-final-score"]
     assert example.main(flags + ["--steps", "2", "--ema", "0.9", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

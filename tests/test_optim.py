@@ -82,5 +82,27 @@ def test_optimizers_refuse_bad_options():
         optim.SGD(params, lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="empty parameter list"):
         optim.SGD([], lr=0.1)
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="lr must be a finite number, 0 or more, got -1"):
         optim.SGD(params, lr=-1)
+    with pytest.raises(ValueError, match="eps must be a finite number, 0 or more, got nan"):
+        optim.Adam(params, eps=float("nan"))
+    with pytest.raises(ValueError, match="parameter 2 appears twice"):
+        optim.SGD(params + params[:1], lr=0.1)
+
+
+def test_a_loaded_state_is_held_to_the_constructors_rules():
+    params = list(nn.Linear(2, 2).parameters())
+    opt = optim.Adam(params, lr=0.01)
+    params[0].grad = params[0] * 1
+    opt.step()
+    good = opt.state_dict()
+    for edit, message in ((lambda s: s["hyper"].update(lr=-1.0), "lr must be a finite number"),
+                          (lambda s: s["hyper"].update(betas=[2.0, 0.999]), "betas must be two numbers"),
+                          (lambda s: s.update(steps=-1), "'steps' must be a whole number"),
+                          (lambda s: s.update(steps=0), "expected \\['exp_avg', 'exp_avg_sq'\\] after a first step"),
+                          (lambda s: s["state"][0].pop("exp_avg_sq"), "holds \\['exp_avg'\\]")):
+        state = {"hyper": dict(good["hyper"]), "steps": good["steps"], "state": [dict(s) for s in good["state"]]}
+        edit(state)
+        with pytest.raises(ValueError, match=message):
+            opt.load_state_dict(state)
+    assert opt.hyper["lr"] == 0.01 and opt.steps == 1   # nothing changed

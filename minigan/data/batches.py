@@ -8,6 +8,7 @@ import numpy
 
 from minigan import backend
 from minigan.autograd.tensor import Tensor
+from minigan.messages import shown
 
 
 def to_unit_range(images):
@@ -53,8 +54,14 @@ class Batches:
 
     def check_state_dict(self, state):
         """Raise, naming the entries, if `state` is not this iterator's; change nothing."""
-        if set(state) != {"epoch", "position", "seed"}:
-            raise KeyError(f"the batch iterator's state has entries {sorted(state)}, expected epoch, position, seed")
+        if not isinstance(state, dict) or set(state) != {"epoch", "position", "seed"}:
+            raise KeyError("the batch iterator's state must hold epoch, position and seed")
+        for name in ("epoch", "position", "seed"):
+            if type(state[name]) is not int or state[name] < 0:
+                raise ValueError(f"the batch iterator's {name} must be a whole number, 0 or more, "
+                                 f"got {shown(state[name])}")
+        if state["position"] > len(self.images):
+            raise ValueError(f"the batch iterator's position {state['position']} is past its {len(self.images)} images")
 
     def load_state_dict(self, state):
         self.epoch, self.position, self.seed = int(state["epoch"]), int(state["position"]), int(state["seed"])

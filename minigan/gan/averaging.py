@@ -17,6 +17,7 @@ import numpy
 
 from minigan import backend
 from minigan.autograd.tensor import no_grad, tensor
+from minigan.messages import shown
 from minigan.nn import BatchNorm1d, BatchNorm2d
 
 
@@ -52,12 +53,16 @@ class AveragedGenerator:
         return {"decay": self.decay, "updates": self.updates, "model": self.average.state_dict()}
 
     def check_state_dict(self, state):
-        if set(state) != {"decay", "updates", "model"}:
-            raise KeyError(f"the average's state has entries {sorted(state)}, expected decay, updates, model")
+        if not isinstance(state, dict) or set(state) != {"decay", "updates", "model"}:
+            raise KeyError("the average's state must hold decay, updates and model")
         if state["decay"] != self.decay:
-            raise ValueError(f"the average's decay is {state['decay']} in the state but {self.decay} in this run")
-        if int(state["updates"]) < 0:
-            raise ValueError(f"the average's update count is negative ({state['updates']})")
+            raise ValueError(f"the average's decay is {shown(state['decay'])} in the state but {self.decay} in "
+                             "this run")
+        if type(state["updates"]) is not int or state["updates"] < 0:
+            raise ValueError(f"the average's update count must be a whole number, 0 or more, got "
+                             f"{shown(state['updates'])}")
+        if not isinstance(state["model"], dict):
+            raise TypeError("the average's model must be a dict of arrays")
         self.average.check_state_dict(state["model"])
 
     def load_state_dict(self, state):

@@ -12,6 +12,7 @@ discriminator's input (for the DCGAN as one extra image-sized channel).
 import math
 
 from minigan import nn, ops
+from minigan.messages import shown
 
 NUM_CLASSES = 10
 
@@ -172,8 +173,35 @@ def default_config(**overrides):
     return config
 
 
+LIMITS = {"nz": 1024, "ngf": 512, "ndf": 512}   # widths past these are no model of this project's, only a memory sink
+
+
+def check_config(config):
+    """Raise ValueError naming the setting if `config` does not describe a model build_models can make (so a
+    damaged checkpoint is refused before any memory is spent on it)."""
+    if not isinstance(config, dict):
+        raise ValueError(f"the model config must be a dict, got {type(config).__name__}")
+    missing = [k for k in default_config() if k not in config]
+    if missing:
+        raise ValueError(f"the model config lacks {missing}")
+    if not isinstance(config["arch"], str) or config["arch"] not in ARCHS:
+        raise ValueError(f"unknown architecture {shown(config['arch'])}: expected one of {ARCHS}")
+    for name in ("nz", "ngf", "ndf"):
+        value = config[name]
+        if type(value) is not int or not 1 <= value <= LIMITS[name]:
+            raise ValueError(f"the model setting {name} must be a whole number from 1 to {LIMITS[name]}, "
+                             f"got {shown(value)}")
+    if type(config["image_size"]) is not int or config["image_size"] not in (28, 32, 64):
+        raise ValueError(f"image_size must be 28, 32 or 64, got {shown(config['image_size'])}")
+    if type(config["channels"]) is not int or config["channels"] not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {shown(config['channels'])}")
+    if type(config["conditional"]) is not bool:
+        raise ValueError(f"conditional must be true or false, got {shown(config['conditional'])}")
+
+
 def build_models(config):
     """(generator, discriminator) described by `config` (see default_config)."""
+    check_config(config)
     arch = config["arch"]
     common = dict(image_size=config["image_size"], channels=config["channels"], conditional=config["conditional"])
     if arch == "dcgan":

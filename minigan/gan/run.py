@@ -9,7 +9,8 @@ import numpy
 
 from minigan import backend, checkpoint
 from minigan.checkpoint import CheckpointError
-from minigan.gan.models import build_models, default_config
+from minigan.messages import shown
+from minigan.gan.models import build_models, check_config, default_config
 
 
 def run_state(G, D, opt_G, opt_D, step, batches, config, averaged=None):
@@ -38,8 +39,21 @@ def _refuse_non_finite(path, state, *players):
 def read_run(path):
     """The whole state of the run checkpoint at `path` (raises CheckpointError if it is not one)."""
     state = checkpoint.load(path)
-    if state.get("kind") != "minigan-gan-run":
+    if not isinstance(state, dict) or state.get("kind") != "minigan-gan-run":
         raise CheckpointError(f"{path}: not a minigan GAN run checkpoint")
+    for key in ("config", "step", "G", "D", "opt_G", "opt_D", "rng", "batches"):
+        if key not in state:
+            raise CheckpointError(f"{path}: the run checkpoint has no '{key}' entry")
+    try:
+        check_config(state["config"])
+    except ValueError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    if type(state["step"]) is not int or state["step"] < 0:
+        raise CheckpointError(f"{path}: its step must be a whole number, 0 or more, got {shown(state['step'])}")
+    try:
+        backend.check_rng_state(state["rng"])
+    except ValueError as error:
+        raise CheckpointError(f"{path}: {error}") from None
     return state
 
 

@@ -149,6 +149,9 @@ class Module:
         for name, value in state.items():
             if name not in own:
                 continue
+            if not hasattr(value, "shape") or not hasattr(value, "dtype"):
+                raise TypeError(f"{type(self).__name__}.load_state_dict: '{name}' is a {type(value).__name__}, "
+                                "not an array")
             shape = tuple(value.shape)
             if shape != own[name].shape:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: '{name}' has shape {shape} in the "

@@ -11,18 +11,29 @@ import math
 
 from minigan import kernels
 from minigan.backend import get_array_module
-from minigan.optim.optimizer import Optimizer
+from minigan.messages import shown
+from minigan.optim.optimizer import Optimizer, check_number, is_number
 
 
 class Adam(Optimizer):
     defaults = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
-        if lr < 0 or eps < 0 or weight_decay < 0:
-            raise ValueError(f"Adam: lr, eps and weight_decay must be non-negative (got {lr}, {eps}, {weight_decay})")
-        if not all(0 <= b < 1 for b in betas) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas}")
-        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+    @staticmethod
+    def check_hyper(lr, betas, eps, weight_decay, amsgrad):
+        for name, value in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
+            check_number("Adam", name, value)
+        if not isinstance(betas, (list, tuple)) or len(betas) != 2 or not all(
+                is_number(b) and 0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {shown(betas)}")
+        if type(amsgrad) is not bool:
+            raise ValueError(f"Adam: amsgrad must be true or false, got {shown(amsgrad)}")
+        return {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad}
+
+    def state_names(self, hyper):
+        return {"exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if hyper["amsgrad"] else set())
 
     def update(self, param, grad, state):
         h = self.hyper

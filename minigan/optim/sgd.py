@@ -5,20 +5,31 @@
     g = g + momentum * buf (nesterov)  or  g = buf
     p = p - lr * g
 """
-from minigan.optim.optimizer import Optimizer
+from minigan.messages import shown
+from minigan.optim.optimizer import Optimizer, check_number
 
 
 class SGD(Optimizer):
     defaults = {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: lr, momentum and weight_decay must be non-negative (got {lr}, {momentum}, "
-                             f"{weight_decay})")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                          nesterov=nesterov)
+
+    @staticmethod
+    def check_hyper(lr, momentum, dampening, weight_decay, nesterov):
+        for name, value in (("lr", lr), ("momentum", momentum), ("dampening", dampening),
+                            ("weight_decay", weight_decay)):
+            check_number("SGD", name, value)
+        if type(nesterov) is not bool:
+            raise ValueError(f"SGD: nesterov must be true or false, got {shown(nesterov)}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
+        return {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
+                "nesterov": nesterov}
+
+    def state_names(self, hyper):
+        return {"momentum_buffer"} if hyper["momentum"] else set()
 
     def update(self, param, grad, state):
         h = self.hyper
