@@ -66,6 +66,43 @@ def test_a_truncated_gzip_is_named(tmp_path):
         data.read_idx(path)
 
 
+def test_a_gzip_with_a_corrupt_stream_is_named(tmp_path):
+    noise = numpy.random.default_rng(0).integers(0, 256, (100, 28, 28)).astype(numpy.uint8)
+    path = write_idx(tmp_path / "c.gz", noise, compress=True)
+    raw = bytearray(path.read_bytes())
+    raw[100:400] = bytes(300)   # zeros in the middle of the deflate stream
+    path.write_bytes(bytes(raw))
+    with pytest.raises(data.IDXError, match="c.gz: cannot decompress"):
+        data.read_idx(path)
+
+
+def _folder(tmp_path, images, labels, image_code=0x08, label_code=0x08):
+    write_idx(tmp_path / "train-images-idx3-ubyte", images, image_code)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", labels, label_code)
+    return tmp_path
+
+
+@pytest.mark.parametrize("images,labels,codes,match", [
+    (numpy.zeros((4, 28, 20), ">u1"), numpy.zeros(4, ">u1"), (0x08, 0x08), r"images of shape \(4, 28, 20\)"),
+    (numpy.zeros((4, 30, 30), ">u1"), numpy.zeros(4, ">u1"), (0x08, 0x08), r"size one of \(28, 32, 64\)"),
+    (numpy.zeros((4, 28, 28), ">f4"), numpy.zeros(4, ">u1"), (0x0D, 0x08), "pixels stored as float32"),
+    (numpy.zeros((4, 28, 28), ">u1"), numpy.array([0, 1, -1, 2], ">i4"), (0x08, 0x0C), "labels run from -1 to 2"),
+    (numpy.zeros((4, 28, 28), ">u1"), numpy.array([0, 1, 12, 2], ">u1"), (0x08, 0x08), "labels run from 0 to 12"),
+    (numpy.zeros((4, 28, 28), ">u1"), numpy.zeros(3, ">u1"), (0x08, 0x08), "3 labels for the 4 images"),
+    (numpy.zeros((4, 28, 28), ">u1"), numpy.zeros(4, ">f4"), (0x08, 0x0D), "type float32; expected one whole"),
+])
+def test_image_and_label_files_that_do_not_fit_the_players_are_named(tmp_path, images, labels, codes, match):
+    folder = _folder(tmp_path, images, labels, *codes)
+    with pytest.raises(data.IDXError, match=match):
+        data.load("mnist", str(folder))
+
+
+def test_the_main_job_names_a_bad_data_file_in_one_line(example, tmp_path):
+    folder = _folder(tmp_path, numpy.zeros((4, 28, 28), ">f4"), numpy.zeros(4, ">u1"), 0x0D, 0x08)
+    with pytest.raises(SystemExit, match="^error: .*train-images-idx3-ubyte: pixels stored as float32"):
+        example.main(["--data", str(folder), "--out", str(tmp_path / "out")])
+
+
 def test_the_embedded_digits():
     images, labels = data.load_embedded()
     assert images.shape == (10000, 28, 28) and images.dtype == numpy.uint8

