@@ -141,6 +141,9 @@ def check_settings(args):
         return f"--label-smoothing must be in [0, 1), got {args.label_smoothing}"
     if not 0 <= args.ema < 1:
         return f"--ema must be in [0, 1) (0: no averaged generator), got {args.ema}"
+    if args.eval_every and args.dataset != "mnist":
+        return (f"--eval-every scores samples with a digit classifier, whose figures mean nothing for "
+                f"{args.dataset} images; leave it out")
     return None
 
 

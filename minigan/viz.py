@@ -9,6 +9,7 @@ backward: a backward without retain_graph frees the links it walks.
 """
 import shutil
 import subprocess
+import warnings
 
 
 def _shape(t):
@@ -53,12 +54,16 @@ def graph(tensor, params=None, title=None):
 
 def render(tensor, path, params=None, title=None):
     """Write the graph as DOT to path.dot and, where Graphviz's `dot` is installed, as an image to `path`.
-    Returns the image path, or None when only the DOT file could be written."""
+    Returns the image path, or None when only the DOT file could be written (after a warning that says so
+    and how to get Graphviz)."""
     text = graph(tensor, params, title)
     dot_path = path.rsplit(".", 1)[0] + ".dot"
     with open(dot_path, "w") as f:
         f.write(text)
     if shutil.which("dot") is None:
+        warnings.warn(f"Graphviz's dot is not installed, so {path} was not drawn; the graph is in {dot_path} "
+                      "(install Graphviz, e.g. apt-get install graphviz, then: dot -Tpng "
+                      f"{dot_path} -o {path})", stacklevel=2)
         return None
     fmt = path.rsplit(".", 1)[-1]
     subprocess.run(["dot", f"-T{fmt}", dot_path, "-o", path], check=True)

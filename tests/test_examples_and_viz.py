@@ -64,3 +64,11 @@ def test_render_writes_an_image(tmp_path):
     x = minigan.tensor([1.0, 2.0], requires_grad=True)
     assert viz.render((x * x).sum(), str(tmp_path / "g.png")) == str(tmp_path / "g.png")
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "g.dot").exists()
+
+
+def test_render_without_graphviz_says_so_and_still_writes_the_dot_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    x = minigan.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="Graphviz's dot is not installed.*apt-get install graphviz"):
+        assert viz.render((x * x).sum(), str(tmp_path / "g.png")) is None
+    assert (tmp_path / "g.dot").read_text().startswith("digraph") and not (tmp_path / "g.png").exists()

@@ -278,3 +278,14 @@ def test_a_checkpoint_holding_nan_is_refused_by_sample_and_resume(example, tmp_p
     assert not (tmp_path / "g.png").exists()
     with pytest.raises(SystemExit, match="G's 'main.0.weight' holds inf or nan"):
         example.main(["--steps", "4", "--out", str(tmp_path / "resumed"), "--resume", bad])
+
+
+def test_scores_are_refused_for_images_that_are_not_digits(example, tmp_path):
+    with pytest.raises(SystemExit):
+        example.parse_args(["--dataset", "fashion", "--eval-every", "100"])
+    assert example.main(SMALL + ["--steps", "1", "--out", str(tmp_path)]) == 0
+    state = checkpoint.load(tmp_path / "checkpoint.npz")
+    state["config"]["training"]["dataset"] = "fashion"
+    checkpoint.save(tmp_path / "fashion.npz", state)
+    result = run_cli("-m", "minigan", "eval", "--checkpoint", str(tmp_path / "fashion.npz"))
+    assert result.returncode == 1 and "trained on 'fashion' images" in result.stderr

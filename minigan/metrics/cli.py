@@ -4,6 +4,7 @@ import json
 import numpy
 
 from minigan import backend
+from minigan.messages import shown
 
 
 def add_eval_command(subparsers, add_generator_choice):
@@ -26,6 +27,11 @@ def run_eval(args):
     per_class = None
     if args.checkpoint:
         G, config, which = load_generator(args.checkpoint, args.device, args.generator)
+        training = config.get("training")
+        dataset = training.get("dataset", "mnist") if isinstance(training, dict) else "mnist"
+        if dataset != "mnist":
+            raise SystemExit(f"error: {args.checkpoint} was trained on {shown(dataset)} images; the scores come from "
+                             "a digit classifier and mean nothing for them")
         print(f"scoring the {which} generator of {args.checkpoint}")
         n = args.n or DEFAULT_SAMPLES
         z = numpy.random.default_rng(args.seed).standard_normal((n, config["nz"]))
