@@ -3,9 +3,10 @@
     save(path, state)   state: nested dicts and lists whose leaves are arrays, Tensors, or JSON values
     load(path)          the same nested structure back, arrays as NumPy arrays
 
-Arrays are stored under their path in the tree ("G/main.0.weight", "optim_D/state/3/exp_avg"); everything
-else goes into one JSON document stored as the array "__meta__.json", with each array replaced by a
-reference to its name. Writing goes to a temporary file in the same directory, which is flushed, fsynced
+Arrays are stored as members named by their order ("a0", "a1", ...); everything else goes into one JSON
+document stored as the array "__meta__.json", with each array replaced by a reference to its member, so a
+key's name never becomes a file name and every key round-trips as it was. Keys starting with "__" are kept
+for this format and refused. Writing goes to a temporary file in the same directory, which is flushed, fsynced
 and renamed over the old file: a crash at any instant leaves the old checkpoint or the new one, whole. A
 temporary file that a killed save left behind is removed by the next save to the same path. A path that
 is a symbolic link is written through: the file it points to is replaced, the link stays.
@@ -45,12 +46,14 @@ def _split(value, path, arrays):
         array = backend.as_numpy(value.data if isinstance(value, Tensor) else value)
         if array.dtype == object:
             raise TypeError(f"save: '{path}' is an object array, which cannot be saved without pickle")
-        arrays[path] = array
-        return {"__array__": path}
+        name = f"a{len(arrays)}"
+        arrays[name] = array
+        return {"__array__": name}
     if isinstance(value, dict):
         for key in value:
-            if not isinstance(key, str) or "/" in key:
-                raise TypeError(f"save: key {key!r} under '{path}' must be a string without '/'")
+            if not isinstance(key, str) or "/" in key or key.startswith("__"):
+                raise TypeError(f"save: key {key!r} under '{path}' must be a string without '/', not starting "
+                                "with '__'")
         return {key: _split(v, f"{path}/{key}" if path else key, arrays) for key, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_split(v, f"{path}/{i}" if path else str(i), arrays) for i, v in enumerate(value)]

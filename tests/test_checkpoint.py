@@ -68,7 +68,7 @@ def test_truncated_and_corrupted_files_are_named(tmp_path):
     with pytest.raises(checkpoint.CheckpointError, match="short.npz: not a readable checkpoint"):
         checkpoint.load(tmp_path / "short.npz")
     flipped = bytearray(data)
-    start = data.index(b"model/weight")  # inside the first array's record: its CRC no longer matches
+    start = data.index(b"a0.npy")  # inside the first array's record: its CRC no longer matches
     for i in range(start + 200, start + 240):
         flipped[i] ^= 0xFF
     (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
@@ -179,3 +179,16 @@ def test_a_small_file_that_would_inflate_to_gigabytes_is_refused_under_a_memory_
     result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "member 'extra.npy' would unpack from" in result.stdout and "refusing to decompress it" in result.stdout
+
+
+def test_keys_round_trip_whatever_their_names_or_are_refused_at_save(tmp_path):
+    state = {"a": numpy.arange(3), "a.npy": numpy.arange(4), "a.npy.npy": 5, "": {"ü b": numpy.ones(2)},
+             "meta.json": "text", "list": [numpy.zeros(1), {"x.npy": numpy.full(2, 7.0)}]}
+    checkpoint.save(tmp_path / "k.npz", state)
+    back = checkpoint.load(tmp_path / "k.npz")
+    assert back.keys() == state.keys()
+    assert back["a"].tolist() == [0, 1, 2] and back["a.npy"].tolist() == [0, 1, 2, 3] and back["a.npy.npy"] == 5
+    assert back[""]["ü b"].tolist() == [1.0, 1.0] and back["list"][1]["x.npy"].tolist() == [7.0, 7.0]
+    for bad in ("__array__", "__meta__.json", "a/b", 3):
+        with pytest.raises(TypeError, match="must be a string without '/', not starting with '__'"):
+            checkpoint.save(tmp_path / "bad.npz", {"outer": {bad: numpy.zeros(1)}})
