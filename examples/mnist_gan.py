@@ -270,6 +270,13 @@ def judged_generator(G, averaged, args, step):
 def main(argv=None):
     args = parse_args(argv)
     try:
+        return train(args)
+    except OSError as error:   # a read-only or full disk, an --out that is a file: said in one line
+        sys.exit(f"error: {error}")
+
+
+def train(args):
+    try:
         minigan.backend.check_device(args.device)
     except RuntimeError as error:
         sys.exit(f"error: {error}")
@@ -373,7 +380,9 @@ def main(argv=None):
             eval_rows = list(csv.DictReader(f))
 
     with open(os.path.join(args.out, "log.csv"), newline="") as f:
-        gan.plot_curves(list(csv.DictReader(f)), os.path.join(args.out, "curves.png"), eval_rows)
+        rows = list(csv.DictReader(f))
+    if rows:   # empty when a finished run is resumed into a new --out with nothing left to train
+        gan.plot_curves(rows, os.path.join(args.out, "curves.png"), eval_rows)
     elapsed = time.perf_counter() - start
     if args.final_score and args.dataset == "mnist":
         from minigan.metrics import Evaluator

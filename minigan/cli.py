@@ -53,9 +53,24 @@ def sample(args):
         wrote.append(f"{args.npy} ({len(pixels)} images, uint8 0-255, shape {pixels.shape})")
     if args.out or not args.npy:
         path = args.out or "samples.png"
-        save_grid(images[:400], path, nrow=10 if args.interpolate or config["conditional"] else None)
-        wrote.append(path)
+        save_grid(images[:GRID_MOST], path, nrow=10 if args.interpolate or config["conditional"] else None)
+        wrote.append(path + (f" (the first {GRID_MOST} images)" if len(images) > GRID_MOST else ""))
     print("wrote " + ", ".join(wrote))
+
+
+GRID_MOST = 400   # images in one picture; more go to --npy
+PICTURES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
+
+
+def check_sample_args(args):
+    """An error message for sample's flags, or None."""
+    if args.npy and not args.npy.endswith(".npy"):
+        return f"--npy {args.npy}: the file name must end in .npy (NumPy would add it)"
+    if args.out and not args.out.lower().endswith(PICTURES):
+        return f"--out {args.out}: a picture's name must end in one of {', '.join(PICTURES)}"
+    if args.n > GRID_MOST and not args.npy:
+        return f"--n {args.n}: a picture holds at most {GRID_MOST} images; add --npy FILE.npy to keep them all"
+    return None
 
 
 def add_generator_choice(parser):
@@ -96,10 +111,12 @@ def main(argv=None):
     from minigan.metrics.cli import add_eval_command
     add_eval_command(sub, add_generator_choice)
     args = p.parse_args(argv)
-    if (getattr(args, "n", None) or 1) < 1:
+    if getattr(args, "n", None) is not None and args.n < 1:
         p.error("--n must be at least 1")
+    if args.command == "sample" and check_sample_args(args):
+        p.error(check_sample_args(args))
     try:
         args.run(args)
-    except (CheckpointError, RuntimeError, data.DataNotFound) as error:
+    except (CheckpointError, RuntimeError, data.DataNotFound, OSError) as error:
         raise SystemExit(f"error: {error}") from None
     return 0

@@ -289,3 +289,24 @@ def test_scores_are_refused_for_images_that_are_not_digits(example, tmp_path):
     checkpoint.save(tmp_path / "fashion.npz", state)
     result = run_cli("-m", "minigan", "eval", "--checkpoint", str(tmp_path / "fashion.npz"))
     assert result.returncode == 1 and "trained on 'fashion' images" in result.stderr
+
+
+def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(SystemExit, match="^error: .*a_file"):
+        example.main(SMALL + ["--steps", "1", "--out", str(tmp_path / "a_file")])
+    assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path / "run")]) == 0
+    ck = str(tmp_path / "run" / "checkpoint.npz")
+    # a finished run resumed into a fresh folder: nothing to train, nothing crashes
+    assert example.main(["--steps", "2", "--out", str(tmp_path / "again"), "--resume", ck, "--no-final-score"]) == 0
+    for flags, message in ((["--n", "0"], "--n must be at least 1"),
+                           (["--out", str(tmp_path / "g.txt")], "a picture's name must end in one of"),
+                           (["--n", "500", "--out", str(tmp_path / "g.png")], "a picture holds at most 400"),
+                           (["--npy", str(tmp_path / "s")], "must end in .npy")):
+        result = run_cli("-m", "minigan", "sample", "--checkpoint", ck, *flags)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, flags
+    result = run_cli("-m", "minigan", "eval", "--checkpoint", ck, "--n", "0")
+    assert result.returncode == 2 and "--n must be at least 1" in result.stderr
+    numpy.save(tmp_path / "bad.npy", numpy.full((3, 28, 28), numpy.nan))
+    result = run_cli("-m", "minigan", "eval", "--npy", str(tmp_path / "bad.npy"))
+    assert result.returncode == 1 and "hold inf or nan" in result.stderr and "Traceback" not in result.stderr

@@ -76,9 +76,15 @@ def as_unit_range(images):
         images = images[:, None]
     if images.ndim != 4 or images.shape[1:] != (1, 28, 28):
         raise ValueError(f"expected 28x28 grey images, shape (n, 28, 28) or (n, 1, 28, 28); got {images.shape}")
+    if len(images) == 0:
+        raise ValueError("no images to score")
     if images.dtype == numpy.uint8:
         return images.astype(numpy.float32) / 127.5 - 1
+    if images.dtype.kind != "f":
+        raise ValueError(f"images must be uint8 pixels or floats in [-1, 1], got {images.dtype}")
     images = images.astype(numpy.float32)
+    if not numpy.isfinite(images).all():
+        raise ValueError("the images hold inf or nan")
     if images.min() < -1.001 or images.max() > 1.001:
         raise ValueError(f"float images must lie in [-1, 1]; these span [{images.min():.3g}, {images.max():.3g}]")
     return images

@@ -40,8 +40,16 @@ def run_eval(args):
         if labels is not None:
             per_class = evaluator.class_accuracy(images, labels)
     else:
-        images = numpy.load(args.npy, allow_pickle=False)
-    scores, floor = evaluator.score(images), evaluator.real_floor()
+        try:
+            images = numpy.load(args.npy, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as error:
+            raise SystemExit(f"error: {args.npy}: not a readable .npy array ({error})") from None
+        if not isinstance(images, numpy.ndarray):
+            raise SystemExit(f"error: {args.npy}: holds several arrays; pass one .npy array of images")
+    try:
+        scores, floor = evaluator.score(images), evaluator.real_floor()
+    except ValueError as error:
+        raise SystemExit(f"error: {args.npy or args.checkpoint}: {error}") from None
     print(report(scores, floor))
     if per_class:
         print("classifier accuracy on samples asked for each digit: "
