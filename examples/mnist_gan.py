@@ -297,6 +297,8 @@ def train(args):
     refuse_to_overwrite(args, checkpoint_path)
 
     images, labels = load_data(args)
+    if args.batch_size > len(images):
+        sys.exit(f"error: --batch-size {args.batch_size} is more than the {len(images):,} images there are")
     config = gan.default_config(arch=args.arch, nz=args.nz, ngf=args.ngf, ndf=args.ndf,
                                 image_size=images.shape[1], conditional=args.conditional)
     config["training"] = {k: v for k, v in vars(args).items() if k not in ("resume", "out", "force", "given")}

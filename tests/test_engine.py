@@ -293,3 +293,10 @@ def test_every_method_the_ops_give_tensor_is_listed_where_tensor_is_defined():
             assert symbols[op] in doc, name
         else:
             assert name in re.findall(r"\w+", doc), name
+
+
+def test_tensor_refuses_what_is_not_numbers():
+    for bad in (["a", "b"], numpy.array([object(), 1], dtype=object), numpy.array([1 + 2j])):
+        with pytest.raises(TypeError, match="tensor: expected numbers"):
+            minigan.tensor(bad)
+    assert minigan.tensor([True, False]).dtype == numpy.bool_ and minigan.tensor([1, 2]).dtype == numpy.int64

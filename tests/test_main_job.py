@@ -169,6 +169,8 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(example, tmp_p
 def test_bad_flags_and_missing_data_are_explained(example, tmp_path):
     with pytest.raises(SystemExit):
         example.parse_args(["--k", "0"])
+    with pytest.raises(SystemExit, match="--batch-size 100000 is more than the 10,000 images"):
+        example.main(["--batch-size", "100000", "--out", str(tmp_path / "big")])
     for flags in (["--epochs", "nan"], ["--epochs", "0"], ["--eval-every", "-1"], ["--lr", "-1"], ["--lr", "inf"],
                   ["--beta1", "2"], ["--ema", "1"], ["--batch"]):   # --batch: no abbreviations of flags
         with pytest.raises(SystemExit):

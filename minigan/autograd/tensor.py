@@ -269,6 +269,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         data = numpy.asarray(data)
         if dtype is None and data.dtype.kind == "f":
             dtype = numpy.float32
+    if numpy.dtype(data.dtype).kind not in "biuf":
+        raise TypeError(f"tensor: expected numbers (bool, int or float), got an array of {data.dtype}")
     array = backend.to_device(data, device or backend.device_of(data))
     array = backend.get_array_module(array).array(array, dtype=dtype, copy=True, order="C")
     return Tensor(array, requires_grad=requires_grad)
