@@ -29,8 +29,9 @@ DEFAULT_STEPS = 2000
 DRY_RUN = {"steps": 3, "images": 256, "batch_size": 16, "sample_every": 2}
 DEFAULT_EMA = 0.0
 # PyTorch's run of the reference recipe (shared/reference_dcgan.md) after 2,000 steps, scored by minigan's
-# evaluator on 10,000 samples: the mean Frechet distance over seeds 0, 1, 2 (benchmarks/results_quality_cuda.json).
-REFERENCE_FRECHET = 134.7
+# evaluator on 10,000 samples: the mean Frechet distance over seeds 0, 1, 2 on a 2-core CPU
+# (benchmarks/results_quality_cpu.json, written by benchmarks/quality_vs_torch.py --device cpu).
+REFERENCE_FRECHET = 151.5
 # What defines a run: a resumed run takes these from its checkpoint (a flag may repeat them, not change them).
 # The length (--steps, --epochs), the device and the output settings may change on a resume.
 RUN_SETTINGS = ("arch", "conditional", "nz", "ngf", "ndf", "loss", "k", "fresh_noise", "label_smoothing",

@@ -1,0 +1,55 @@
+"""The Frechet distance over training, raw and averaged generators, from quality_vs_torch.py's results.
+
+    python benchmarks/plot_quality.py benchmarks/results_quality_cpu.json examples/pictures/quality_curve.png
+
+One line per generator (the mean over seeds, the seeds' range shaded), and PyTorch's final figures as dots.
+Prints the same figures as a table.
+"""
+import argparse
+import json
+
+import minigan  # noqa: F401  (before NumPy, which loads OpenBLAS: see minigan/machine.py)
+import numpy
+
+from minigan.gan import plots
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results", help="quality.json written by benchmarks/quality_vs_torch.py")
+    p.add_argument("out", help="the picture to write (.png)")
+    args = p.parse_args()
+    with open(args.results) as f:
+        results = json.load(f)
+    curve = results["curve"]
+    generators = list(dict.fromkeys(r["generator"] for r in curve))
+    steps = sorted({r["step"] for r in curve})
+    plt = plots._matplotlib()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    print(f"{'step':>6} " + " ".join(f"{g:>26}" for g in generators))
+    table = {}
+    for g in generators:
+        values = [[r["frechet_distance"] for r in curve if r["generator"] == g and r["step"] == s] for s in steps]
+        mean = [numpy.mean(v) for v in values]
+        ax.plot(steps, mean, marker="o", label=f"minigan, {g} G")
+        ax.fill_between(steps, [min(v) for v in values], [max(v) for v in values], alpha=0.15)
+        table[g] = [f"{m:.1f} ({min(v):.1f}-{max(v):.1f})" for m, v in zip(mean, values)]
+    for i, s in enumerate(steps):
+        print(f"{s:>6} " + " ".join(f"{table[g][i]:>26}" for g in generators))
+    torch = [r["frechet_distance"] for r in results["runs"] if r["framework"] == "pytorch"]
+    if torch:
+        ax.scatter([results["steps"]] * len(torch), torch, color="k", zorder=3, label="PyTorch, each seed")
+        print(f"PyTorch at {results['steps']}: {numpy.mean(torch):.1f} ({min(torch):.1f}-{max(torch):.1f})")
+    ax.set_xlabel("step")
+    ax.set_ylabel("Frechet distance (lower is better)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.set_title(f"{len({r['seed'] for r in curve})} seeds, 10,000 samples each, device {results.get('device')}",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=100)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
