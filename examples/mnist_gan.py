@@ -25,7 +25,7 @@ from minigan import backend, data, gan, optim
 from minigan.messages import shown
 
 LOG_FIELDS = ["step", *gan.FIGURES, "seconds"]
-DEFAULT_STEPS = 2000
+DEFAULT_STEPS = {"dcgan": 2000, "mlp": 5000}   # an MLP step costs a tenth of a DCGAN step, and needs more
 DRY_RUN = {"steps": 3, "images": 256, "batch_size": 16, "sample_every": 2}
 DEFAULT_EMA = 0.0
 # PyTorch's run of the reference recipe (shared/reference_dcgan.md) after 2,000 steps, scored by minigan's
@@ -62,7 +62,8 @@ def build_parser():
     train = p.add_argument_group("training")
     length = train.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, default=None,
-                        help=f"train until this many steps (default {DEFAULT_STEPS})")
+                        help="train until this many steps (default: "
+                             + ", ".join(f"{n:,} for {arch}" for arch, n in DEFAULT_STEPS.items()) + ")")
     length.add_argument("--epochs", type=float, default=None, help="train for this many passes over the data")
     train.add_argument("--batch-size", type=int, default=64, help="images per batch (default 64)")
     train.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate for both players (default 2e-4)")
@@ -177,7 +178,7 @@ def load_data(args):
 def total_steps(args, batches):
     if args.epochs is not None:
         return max(1, math.ceil(args.epochs * batches.batches_per_epoch() / args.k))
-    return args.steps or DEFAULT_STEPS
+    return args.steps or DEFAULT_STEPS[args.arch]
 
 
 class Progress:
