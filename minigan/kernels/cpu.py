@@ -91,10 +91,10 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, bet
 
     Each step of the formula is one NumPy pass. Over a whole 5 MB weight, every pass would read and write
     main memory; over a 256 KB block, the dozen passes run in the cache and only the first and last touch
-    memory (this halves the optimizer's time in a reference DCGAN step). Blocks of the flattened arrays are
-    views, so the updates land in the arrays themselves."""
+    memory (on the reference DCGAN's weights, alone: 7.4 ms a step whole, 4.0 ms in blocks, on this project's
+    2-core machine). Blocks of the flattened arrays are views, so the updates land in the arrays themselves."""
     arrays = [param, grad, exp_avg, exp_avg_sq] + ([max_exp_avg_sq] if max_exp_avg_sq is not None else [])
-    if not all(a.flags.c_contiguous for a in arrays):  # flattening would copy: update the whole arrays
+    if param.size <= _ADAM_BLOCK or not all(a.flags.c_contiguous for a in arrays):  # one block, or no views
         return _adam_block(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                            weight_decay, bias_correction1, sqrt_bias_correction2)
     flat = [a.reshape(-1) for a in arrays] + ([None] if max_exp_avg_sq is None else [])
