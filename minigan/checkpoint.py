@@ -25,6 +25,7 @@ import numpy
 
 from minigan import backend
 from minigan.autograd.tensor import Tensor
+from minigan.messages import shown
 
 META = "__meta__.json"
 FORMAT = "minigan-checkpoint-1"
@@ -167,9 +168,15 @@ def load(path):
         meta = json.loads(arrays.pop(META).tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CheckpointError(f"{path}: its metadata is not valid JSON ({error})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format') if isinstance(meta, dict) else meta!r}")
-    return _join(meta["state"], arrays, path)
+    except RecursionError:
+        raise CheckpointError(f"{path}: its metadata is nested deeper than any checkpoint's") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or "state" not in meta:
+        found = shown(meta.get("format")) if isinstance(meta, dict) else shown(meta)
+        raise CheckpointError(f"{path}: unknown checkpoint format {found}")
+    try:
+        return _join(meta["state"], arrays, path)
+    except RecursionError:
+        raise CheckpointError(f"{path}: its metadata is nested deeper than any checkpoint's") from None
 
 
 def restore(path, state, **targets):

@@ -192,3 +192,13 @@ def test_keys_round_trip_whatever_their_names_or_are_refused_at_save(tmp_path):
     for bad in ("__array__", "__meta__.json", "a/b", 3):
         with pytest.raises(TypeError, match="must be a string without '/', not starting with '__'"):
             checkpoint.save(tmp_path / "bad.npz", {"outer": {bad: numpy.zeros(1)}})
+
+
+def test_metadata_nested_past_reason_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "deep.npz"
+    meta = '{"format": "minigan-checkpoint-1", "state": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with zipfile.ZipFile(path, "w") as archive:
+        with archive.open(checkpoint.META + ".npy", "w") as member:
+            numpy.lib.format.write_array(member, numpy.frombuffer(meta.encode(), numpy.uint8))
+    with pytest.raises(checkpoint.CheckpointError, match="deep.npz: its metadata is nested deeper"):
+        checkpoint.load(path)

@@ -117,3 +117,10 @@ def test_losses_check_their_targets():
     with pytest.raises(ValueError, match=r"classes must be in \[0, 3\)"):
         minigan.cross_entropy(minigan.ones(2, 3), minigan.tensor([0, 3]))
 
+
+
+def test_a_convolution_geometry_that_is_not_whole_numbers_is_named():
+    x, W = minigan.randn(1, 1, 5, 5), minigan.randn(1, 1, 3, 3)
+    for bad in (1.5, (1, 1.5), "2", True, (1, 1, 1)):
+        with pytest.raises(ValueError, match="conv2d: stride must be an int or a pair of ints"):
+            minigan.conv2d(x, W, stride=bad)

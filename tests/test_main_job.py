@@ -272,6 +272,11 @@ def test_a_checkpoint_is_never_written_of_a_run_holding_inf(example, tmp_path, m
 def test_a_checkpoint_holding_nan_is_refused_by_sample_and_resume(example, tmp_path):
     assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
     state = checkpoint.load(tmp_path / "checkpoint.npz")
+    state["G"]["main.1.running_var"][0] = -1.0
+    checkpoint.save(tmp_path / "negative.npz", state)
+    result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "negative.npz"))
+    assert result.returncode == 1 and "G's 'main.1.running_var' holds a negative variance" in result.stderr
+    state["G"]["main.1.running_var"][0] = 1.0
     state["G"]["main.0.weight"][0, 0, 0, 0] = numpy.nan
     bad = str(tmp_path / "bad.npz")
     checkpoint.save(bad, state)

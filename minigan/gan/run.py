@@ -2,8 +2,8 @@
 
 A run checkpoint holds: both players and both optimizers, the step, the random generator's state, the batch
 iterator's position, the config (model settings and training options) and, when the run keeps one, the
-averaged generator ("G_avg"). Resuming restores all of it, so
-a run stopped and resumed makes the same updates, bit for bit, as one that never stopped.
+averaged generator ("G_avg"). Resuming restores all of it, so a run stopped and resumed makes the same
+updates, bit for bit, as one that never stopped.
 """
 import numpy
 
@@ -27,13 +27,18 @@ def save_run(path, G, D, opt_G, opt_D, step, batches, config, averaged=None):
 
 
 def _refuse_non_finite(path, state, *players):
-    """Raise CheckpointError naming the entry if a player's weights or buffers hold inf or nan."""
+    """Raise CheckpointError naming the entry if a player's weights or buffers hold inf or nan, or a batch
+    norm's running variance is negative (either would draw black images)."""
     for player in players:
         entries = state.get(player)
         for name, array in (entries.items() if isinstance(entries, dict) else ()):  # restore names what is amiss
-            if isinstance(array, numpy.ndarray) and array.dtype.kind == "f" and not numpy.isfinite(array).all():
+            if not isinstance(array, numpy.ndarray) or array.dtype.kind != "f":
+                continue
+            if not numpy.isfinite(array).all():
                 raise CheckpointError(f"{path}: {player}'s '{name}' holds inf or nan (a diverged run); "
                                       "refusing to use it")
+            if name.endswith("running_var") and (array < 0).any():
+                raise CheckpointError(f"{path}: {player}'s '{name}' holds a negative variance; refusing to use it")
 
 
 def read_run(path):
@@ -71,8 +76,8 @@ def resume_run(path, G, D, opt_G, opt_D, batches, config, averaged=None, state=N
     targets = dict(G=G, D=D, opt_G=opt_G, opt_D=opt_D, batches=batches)
     if averaged is not None:
         if "G_avg" not in state:
-            raise CheckpointError(f"{path}: this run keeps no averaged generator, so it cannot be resumed with one "
-                                  "(leave out --ema)")
+            raise CheckpointError(f"{path}: the run's settings keep an averaged generator, but the checkpoint "
+                                  "holds none")
         targets["G_avg"] = averaged
     checkpoint.restore(path, state, **targets)
     backend.set_rng_state(state["rng"])
