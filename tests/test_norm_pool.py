@@ -123,3 +123,28 @@ def test_pools_refuse_bad_input():
         minigan.avg_pool2d(minigan.ones(1, 1, 4, 4), 2, padding=2)
     with pytest.raises(ValueError, match="too small"):
         minigan.max_pool2d(minigan.ones(1, 1, 2, 2), 3)
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (4, 7, 3, 3)])
+def test_batch_norm_cut_over_three_threads_gives_the_same_numbers(shape):
+    """Batch norm works on slices of channels, cut over the cores; cut into three (some slices one channel
+    wide), with no size under which it stays whole, forward and backward must give exactly what they give
+    uncut."""
+    from minigan import machine
+    rng = numpy.random.default_rng(0)
+    x0, gy = rng.standard_normal(shape).astype(numpy.float32), rng.standard_normal(shape).astype(numpy.float32)
+    gamma0 = rng.standard_normal(shape[1]).astype(numpy.float32)
+
+    def run():
+        x, gamma = minigan.tensor(x0, requires_grad=True), minigan.tensor(gamma0, requires_grad=True)
+        beta = minigan.zeros(shape[1], requires_grad=True)
+        y = minigan.batch_norm(x, None, None, gamma, beta, training=True)
+        y.backward(minigan.tensor(gy))
+        return [t.numpy() for t in (y, x.grad, gamma.grad, beta.grad)]
+    whole = run()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(machine, "THREADS", 3)
+        patch.setattr(machine, "SERIAL_BELOW", 0)
+        cut = run()
+    for got, expected in zip(cut, whole):
+        numpy.testing.assert_array_equal(got, expected)

@@ -5,6 +5,7 @@ by the array's type, so the ops above call `im2col(...)` and never ask which dev
 """
 from minigan import backend
 from minigan.kernels import cpu
+from minigan.machine import on_all_cores
 from minigan.kernels.cpu import conv_out_size  # noqa: F401  (the one formula; the ops use it too)
 
 
@@ -30,3 +31,13 @@ def col2im(col, size, stride, padding, dilation):
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, **hyper):
     """One in-place Adam step on raw arrays (see minigan.optim.adam for the formula)."""
     return _impl(param).adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, **hyper)
+
+
+def over_channels(array, work, channels):
+    """Call work(part) for slices `part` that together cover range(channels), for work whose channels are
+    independent of one another: cut over the cores for a NumPy array (minigan.machine.on_all_cores), in one
+    call for a CuPy one, whose kernels already spread over the whole GPU."""
+    if backend.device_of(array) == "cuda":
+        work(slice(0, channels))
+    else:
+        on_all_cores(work, channels, array.size)

@@ -6,8 +6,11 @@ and the backward in its compact closed form (invstd = 1 / sqrt(var + eps), sums 
     gbeta = sum(gy),   ggamma = sum(gy * xhat),   gx = gamma * invstd * (gy - (xhat * ggamma + gbeta) / m)
 A plain backward computes gx from the centred input forward kept, in four passes over the large arrays with
 one new array; the sums of products are per-channel dot products (`_channel_dot`), which form no product
-array. Under create_graph the same formula is built from differentiable ops instead.
+array. Channels are independent of one another, so forward and backward work on slices of channels, which
+`kernels.over_channels` cuts over the CPU's cores. Under create_graph the same formula is built from
+differentiable ops instead.
 """
+from minigan import kernels
 from minigan.autograd.tensor import Function, Tensor, is_grad_enabled, no_grad
 from minigan.backend import get_array_module
 from minigan.ops.reductions import mean, sum
@@ -44,12 +47,20 @@ class BatchNorm(Function):
     def forward(self, x, gamma, beta):
         xp = get_array_module(x)
         m = x.dtype.type(x.size // x.shape[1])
-        self.mean = x.mean(axis=_axes(x), keepdims=True)
-        self.centred = x - self.mean                                         # kept for the plain backward
-        self.var = _channel_dot(self.centred, self.centred) / m              # biased, for normalizing
+        stats = _per_channel(gamma, x.ndim).shape                            # (1, c) or (1, c, 1, 1)
+        self.mean, self.var = xp.empty(stats, x.dtype), xp.empty(stats, x.dtype)
+        self.centred, y = xp.empty_like(x), xp.empty_like(x)                 # centred: kept for backward
+
+        def normalize(part):  # channels `part` alone: every statistic is per channel
+            xs, centred = x[:, part], self.centred[:, part]
+            self.mean[:, part] = xs.mean(axis=_axes(x), keepdims=True)
+            xp.subtract(xs, self.mean[:, part], out=centred)
+            self.var[:, part] = _channel_dot(centred, centred) / m          # biased, for normalizing
+            scale = _per_channel(gamma[part], x.ndim) / xp.sqrt(self.var[:, part] + x.dtype.type(self.eps))
+            xp.multiply(centred, scale, out=y[:, part])
+            y[:, part] += _per_channel(beta[part], x.ndim)
+        kernels.over_channels(x, normalize, x.shape[1])
         self.invstd = 1 / xp.sqrt(self.var + x.dtype.type(self.eps))
-        y = self.centred * (_per_channel(gamma, x.ndim) * self.invstd)
-        y += _per_channel(beta, x.ndim)
         return y
 
     def backward(self, gy):
@@ -70,14 +81,22 @@ class BatchNorm(Function):
 
 def _batch_norm_grad(gy, centred, invstd, gamma):
     """The closed form above on raw arrays, with xhat = centred * invstd folded into per-channel factors."""
+    xp = get_array_module(gy)
     m = centred.dtype.type(centred.size // centred.shape[1])
-    gbeta = gy.sum(axis=_axes(gy), keepdims=True)
-    ggamma = _channel_dot(gy, centred) * invstd
-    gx = centred * (invstd * ggamma / m)                       # xhat * ggamma / m
-    gx += gbeta / m
-    get_array_module(gy).subtract(gy, gx, out=gx)              # gy - (xhat * ggamma + gbeta) / m
-    gx *= _per_channel(gamma, gy.ndim) * invstd
-    return gx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape)
+    gx = xp.empty_like(centred)
+    gbeta, ggamma = xp.empty(gamma.shape, gy.dtype), xp.empty(gamma.shape, gy.dtype)
+
+    def differentiate(part):  # channels `part` alone
+        g, c, s = gy[:, part], centred[:, part], invstd[:, part]
+        beta_sum = g.sum(axis=_axes(g), keepdims=True)
+        gamma_sum = _channel_dot(g, c) * s
+        xp.multiply(c, s * gamma_sum / m, out=gx[:, part])             # xhat * ggamma / m
+        gx[:, part] += beta_sum / m
+        xp.subtract(g, gx[:, part], out=gx[:, part])                    # gy - (xhat * ggamma + gbeta) / m
+        gx[:, part] *= _per_channel(gamma[part], g.ndim) * s
+        gbeta[part], ggamma[part] = beta_sum.reshape(-1), gamma_sum.reshape(-1)
+    kernels.over_channels(gy, differentiate, gy.shape[1])
+    return gx, ggamma, gbeta
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
