@@ -1,5 +1,6 @@
 """Helpers shared by the tests: PyTorch as an oracle (skipped where absent, required where CI=true), and
-turning test arrays into tensors on a device."""
+turning test arrays into tensors on a device, and minigan's kernels forced to cut their work."""
+import contextlib
 import os
 
 import numpy
@@ -23,3 +24,14 @@ def import_torch():
 def leaf(array, device="cpu", requires_grad=True):
     """A minigan leaf tensor with the values (and dtype) of `array`, on `device`."""
     return minigan.tensor(numpy.asarray(array), device=device, requires_grad=requires_grad)
+
+
+@contextlib.contextmanager
+def cut_over_three_threads():
+    """Inside the block, minigan's CPU kernels cut their work into three pieces (some empty when there is
+    less to cut), with no size under which they keep it whole."""
+    from minigan import machine
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(machine, "THREADS", 3)
+        patch.setattr(machine, "SERIAL_BELOW", 0)
+        yield

@@ -5,10 +5,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 import minigan
-from minigan import machine
 from minigan.kernels import cpu as cpu_kernels
 from tests.conv_configs import conv_configs, naive_conv2d, small_conv_configs
-from tests.support import import_torch, leaf
+from tests.support import cut_over_three_threads, import_torch, leaf
 
 
 def conv_inputs(cfg, seed, transpose=False, dtype=numpy.float64, bias=False):
@@ -65,9 +64,7 @@ def test_im2col_and_col2im_cut_over_three_threads_give_the_same_numbers(cfg, see
         finite = numpy.where(numpy.isfinite(col), col, 0.0)
         return col, cpu_kernels.col2im(finite, cfg.size, cfg.stride, cfg.padding, cfg.dilation)
     whole = both()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(machine, "THREADS", 3)
-        patch.setattr(machine, "SERIAL_BELOW", 0)
+    with cut_over_three_threads():
         cut = both()
     for got, expected in zip(cut, whole):
         numpy.testing.assert_array_equal(got, expected)

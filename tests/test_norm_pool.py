@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import minigan
-from tests.support import import_torch, leaf
+from tests.support import cut_over_three_threads, import_torch, leaf
 
 shapes = st.one_of(
     st.tuples(st.integers(2, 4), st.integers(1, 3)),
@@ -130,7 +130,6 @@ def test_batch_norm_cut_over_three_threads_gives_the_same_numbers(shape):
     """Batch norm works on slices of channels, cut over the cores; cut into three (some slices one channel
     wide), with no size under which it stays whole, forward and backward must give exactly what they give
     uncut."""
-    from minigan import machine
     rng = numpy.random.default_rng(0)
     x0, gy = rng.standard_normal(shape).astype(numpy.float32), rng.standard_normal(shape).astype(numpy.float32)
     gamma0 = rng.standard_normal(shape[1]).astype(numpy.float32)
@@ -142,9 +141,7 @@ def test_batch_norm_cut_over_three_threads_gives_the_same_numbers(shape):
         y.backward(minigan.tensor(gy))
         return [t.numpy() for t in (y, x.grad, gamma.grad, beta.grad)]
     whole = run()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(machine, "THREADS", 3)
-        patch.setattr(machine, "SERIAL_BELOW", 0)
+    with cut_over_three_threads():
         cut = run()
     for got, expected in zip(cut, whole):
         numpy.testing.assert_array_equal(got, expected)
