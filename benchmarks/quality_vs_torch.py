@@ -41,7 +41,7 @@ def train_minigan(seed, steps, device, decays, at, score):
         for average in averages.values():
             average.update()
         if t in at or t == steps:
-            generators = {"raw": G, **{name: gan.recompute_batch_norm(a.average, config["nz"], [seed, 3, t])
+            generators = {"raw": G, **{name: a.with_statistics(config["nz"], [seed, 3, t])
                                        for name, a in averages.items()}}
             for name, generator in generators.items():
                 images[name] = gan.to_pixels(gan.generate(generator, z, device=device, chunk=1000))

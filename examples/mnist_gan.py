@@ -191,15 +191,15 @@ class Progress:
         self.every = max(1, steps // 20)
 
     def update(self, step, figures):
-        shown = {"loss_D": figures["loss_D"], "loss_G": figures["loss_G"], "D(x)": figures["D(x)"],
+        brief = {"loss_D": figures["loss_D"], "loss_G": figures["loss_G"], "D(x)": figures["D(x)"],
                  "D(G(z))": figures["D(G(z)) after D step"]}
         if not self.bar.disable:
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in shown.items()})
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in brief.items()})
             self.bar.update()
         elif step % self.every == 0 or step == self.steps:
             elapsed = time.perf_counter() - self.start
             left = elapsed / (step - self.start_step) * (self.steps - step)
-            print(f"step {step}/{self.steps}  " + "  ".join(f"{k} {v:.3f}" for k, v in shown.items())
+            print(f"step {step}/{self.steps}  " + "  ".join(f"{k} {v:.3f}" for k, v in brief.items())
                   + f"  {elapsed:.0f} s, about {left:.0f} s left", flush=True)
 
     def write(self, message):
@@ -266,7 +266,7 @@ def judged_generator(G, averaged, args, step):
     norm statistics recomputed through it (see minigan/gan/averaging.py), else G itself."""
     if averaged is None:
         return G
-    return gan.recompute_batch_norm(averaged.average, args.nz, [args.seed, 3, step], conditional=args.conditional)
+    return averaged.with_statistics(args.nz, [args.seed, 3, step], conditional=args.conditional)
 
 
 def main(argv=None):

@@ -125,3 +125,17 @@ def test_the_final_scores_are_printed_beside_the_reference(example, tmp_path, ca
     out = capsys.readouterr().out
     assert "scores of the averaged generator at step 2, 10,000 samples: Frechet distance" in out
     assert f"PyTorch's reference recipe after 2,000 steps: {example.REFERENCE_FRECHET}" in out
+
+
+def test_the_statistics_are_recomputed_only_after_the_weights_moved(monkeypatch):
+    minigan.manual_seed(0)
+    G = gan.DCGANGenerator(nz=5, ngf=2)
+    averaged = gan.AveragedGenerator(G, lambda: gan.DCGANGenerator(nz=5, ngf=2), 0.9)
+    calls = []
+    monkeypatch.setattr(gan.averaging, "recompute_batch_norm", lambda model, *a, **k: calls.append(model))
+    averaged.with_statistics(5, seed=1)
+    averaged.with_statistics(5, seed=1)        # a grid and a score at the same step: one recomputation
+    assert calls == [averaged.average]
+    averaged.update()
+    averaged.with_statistics(5, seed=2)
+    assert len(calls) == 2

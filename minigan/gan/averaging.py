@@ -31,6 +31,7 @@ class AveragedGenerator:
         average = build()
         backend.set_rng_state(rng)   # its random initial weights are replaced below: the run's stream is untouched
         self.G, self.average, self.decay, self.updates = G, average, float(decay), 0
+        self._statistics_at = None   # the update count at which batch norm's statistics were last recomputed
         average.load_state_dict(G.state_dict())
         average.eval()
 
@@ -46,6 +47,14 @@ class AveragedGenerator:
                 p_avg.data -= (1 - beta) * (p_avg.data - p.data)
                 p_avg.mark_modified()
         self.updates += 1
+
+    def with_statistics(self, nz, seed, conditional=False):
+        """The averaged model, its batch-norm statistics recomputed (`recompute_batch_norm`) unless its weights
+        have not moved since they last were: a grid and a score at the same step share one recomputation."""
+        if self._statistics_at != self.updates:
+            recompute_batch_norm(self.average, nz, seed, conditional=conditional)
+            self._statistics_at = self.updates
+        return self.average
 
     # ---- state (kept in run checkpoints, so a resumed run averages on exactly as before)
 
@@ -69,6 +78,7 @@ class AveragedGenerator:
         self.check_state_dict(state)
         self.updates = int(state["updates"])
         self.average.load_state_dict(state["model"])
+        self._statistics_at = None
 
 
 def recompute_batch_norm(G, nz, seed, batches=16, batch_size=64, conditional=False):
