@@ -1,6 +1,7 @@
 """Mode collapse, watched as it happens: a GAN on a ring of 8 Gaussians in the plane.
 
-    python examples/mixture_2d.py             # about a minute on a CPU; pictures in out/mixture_2d/
+    python examples/mixture_2d.py                   # the four runs below; pictures in out/mixture_2d/
+    python examples/mixture_2d.py --loss wgan-gp    # one run with another loss, and its critic's surface
 
 The data is the ring of the PacGAN paper's 2D-ring test (Lin et al., 2018): 8 Gaussians with standard
 deviation 0.01 (here 0.02, see --sigma) centred on a circle of radius 1. Two figures are tracked every few
@@ -9,9 +10,11 @@ steps on 2,500 samples, as that paper does: modes covered (a mode counts when at
 deviations of some centre). For scale, its Table 1 reports a plain GAN covering 6.3 of 8 modes with 98.2%
 high-quality samples.
 
-Four runs compare the generator's loss (the non-saturating form against the paper's saturating minimax form)
-and the discriminator's steps per generator step (k = 1 against k = 5). Writes a panel of samples over
-training for each run, a GIF of all four, and the two figures over the steps.
+By default four runs compare the generator's loss (the non-saturating form against the paper's saturating
+minimax form) and the discriminator's steps per generator step (k = 1 against k = 5). With --loss, one run
+plays that loss instead (wgan, wgan-gp, hinge, lsgan: see minigan/gan/losses.py), with the settings of
+SETTINGS below, and, for a critic, also draws the critic's value surface over the plane at the end.
+Writes a panel of samples over training for each run, a GIF, and the two figures over the steps.
 """
 import argparse
 import itertools
@@ -28,6 +31,17 @@ CENTRES = numpy.stack([RADIUS * numpy.cos(2 * numpy.pi * numpy.arange(MODES) / M
                        RADIUS * numpy.sin(2 * numpy.pi * numpy.arange(MODES) / MODES)], 1)
 RUNS = [("non-saturating, k=1", "nonsaturating", 1), ("non-saturating, k=5", "nonsaturating", 5),
         ("saturating (minimax), k=1", "minimax", 1), ("saturating (minimax), k=5", "minimax", 5)]
+# The other losses with their papers' settings at this world's scale. wgan: Arjovsky et al. (2017), RMSProp
+# and 5 critic steps, weights clipped to 0.01. wgan-gp: the settings of Gulrajani et al.'s own script for
+# these toy worlds (gan_toy.py in their code): 5 critic steps, lambda 0.1 (their comment: a smaller lambda
+# is faster on toy tasks) and Adam with betas (0.5, 0.9); the learning rates are raised for a run of
+# 1,000 steps (the papers' runs are far longer).
+SETTINGS = {
+    "wgan": dict(k=5, optimizer="rmsprop", lr=5e-4, clip=0.01),
+    "wgan-gp": dict(k=5, betas=(0.5, 0.9), lr=3e-4, gp=0.1),
+    "hinge": dict(k=1),
+    "lsgan": dict(k=1),
+}
 
 
 def mlp(sizes):
@@ -68,16 +82,19 @@ def quality(points, sigma, per_mode=20):
     return int((counts >= per_mode).sum()), 100.0 * close.mean()
 
 
-def run(name, loss, k, args):
+def run(name, loss, args, k=1, optimizer="adam", lr=1e-3, betas=(0.5, 0.999), gp=0.0, clip=0.0):
     minigan.manual_seed(args.seed)
     rng = numpy.random.default_rng(args.seed)
     G, D = Generator(args.width), Critic(args.width)
-    opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    opt_D = optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    lr = args.lr or lr
+    make = ((lambda m: optim.RMSprop(m.parameters(), lr=lr)) if optimizer == "rmsprop"
+            else (lambda m: optim.Adam(m.parameters(), lr=lr, betas=betas)))
+    opt_G, opt_D = make(G), make(D)
     fixed_z = minigan.randn(2500, 2)
     real_batches = ((minigan.tensor(sample_ring(rng, args.batch_size, args.sigma)), None)
                     for _ in itertools.count())   # (real minibatch, no labels), forever
     noise = lambda n: minigan.randn(n, 2)  # noqa: E731
+    game = "wgan" if loss == "wgan-gp" else loss
     history, snapshots = [], []
     for step in range(args.steps + 1):
         if step % args.every == 0:
@@ -88,9 +105,24 @@ def run(name, loss, k, args):
             snapshots.append((step, points))
         if step == args.steps:
             break
-        gan.train_step(G, D, opt_G, opt_D, real_batches, noise, k, loss)   # Algorithm 1
+        gan.train_step(G, D, opt_G, opt_D, real_batches, noise, k, game, gp=gp, clip=clip)   # Algorithm 1
     print(f"{name:28s} modes {history[-1][1]} of 8, high-quality samples {history[-1][2]:.1f}%")
-    return history, snapshots
+    return history, snapshots, D
+
+
+def critic_surface(ax, D, points, title, extent=1.6, grid=121):
+    """D's value over the plane as filled contours, with the real modes and `points` (samples) on top."""
+    xs = numpy.linspace(-extent, extent, grid, dtype=numpy.float32)
+    plane = numpy.stack(numpy.meshgrid(xs, xs), -1).reshape(-1, 2)
+    with minigan.no_grad():
+        values = D(minigan.tensor(plane)).numpy().reshape(grid, grid)
+    ax.contourf(xs, xs, values, levels=30, cmap="viridis")
+    ax.scatter(CENTRES[:, 0], CENTRES[:, 1], s=40, c="none", edgecolors="red", lw=1)
+    if points is not None:
+        ax.scatter(points[:, 0], points[:, 1], s=1, c="white", alpha=0.3)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
 
 
 def main(argv=None):
@@ -99,19 +131,42 @@ def main(argv=None):
     p.add_argument("--every", type=int, default=50, help="steps between measurements and frames")
     p.add_argument("--sigma", type=float, default=0.02, help="standard deviation of each Gaussian")
     p.add_argument("--width", type=int, default=128, help="hidden units per layer of both players")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate of both players (default 1e-3; with --loss, its SETTINGS' rate)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--loss", choices=sorted(SETTINGS), default=None,
+                   help="one run with this loss and its paper's settings (SETTINGS), in place of the four runs")
     p.add_argument("--out", default=os.path.join("out", "mixture_2d"))
     args = p.parse_args(argv)
+    for name in ("steps", "every", "width", "batch_size"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not (args.sigma > 0 and (args.lr is None or args.lr > 0)):
+        p.error("--sigma and --lr must be positive")
     os.makedirs(args.out, exist_ok=True)
-    results = {name: run(name, loss, k, args) for name, loss, k in RUNS}
-
     plt = gan.plots._matplotlib()
+    if args.loss:
+        settings = SETTINGS[args.loss]
+        runs = [(f"{args.loss}, k={settings['k']}", args.loss, settings)]
+    else:
+        runs = [(name, loss, {"k": k}) for name, loss, k in RUNS]
+    results = {name: run(name, loss, args, **settings) for name, loss, settings in runs}
+    if args.loss in ("wgan", "wgan-gp", "hinge"):
+        fig, ax = plt.subplots(figsize=(4.2, 4.2))
+        name = runs[0][0]
+        critic_surface(ax, results[name][2], results[name][1][-1][1], f"the critic after {args.steps} steps: {name}")
+        fig.tight_layout()
+        surface = os.path.join(args.out, "critic_surface.png")
+        fig.savefig(surface, dpi=100)
+        plt.close(fig)
+        print(f"wrote {surface}")
+    played = [name for name, _, _ in runs]
+
     from matplotlib.animation import FuncAnimation, PillowWriter
     columns = 6
-    fig, axes = plt.subplots(len(RUNS), columns, figsize=(2.2 * columns, 2.3 * len(RUNS)))
-    for row, (name, _, _) in zip(axes, RUNS):
+    fig, axes = plt.subplots(len(played), columns, figsize=(2.2 * columns, 2.3 * len(played)), squeeze=False)
+    for row, name in zip(axes, played):
         snaps = results[name][1]
         for ax, (step, points) in zip(row, [snaps[int(i)] for i in numpy.linspace(0, len(snaps) - 1, columns)]):
             _scatter(ax, points, f"step {step}")
@@ -122,7 +177,7 @@ def main(argv=None):
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-    for name, _, _ in RUNS:
+    for name in played:
         steps, modes, hq = zip(*results[name][0])
         axes[0].plot(steps, modes, label=name)
         axes[1].plot(steps, hq, label=name)
@@ -137,18 +192,18 @@ def main(argv=None):
     fig.savefig(figures, dpi=100)
     plt.close(fig)
 
-    fig, axes = plt.subplots(1, len(RUNS), figsize=(3 * len(RUNS), 3.2))
+    fig, axes = plt.subplots(1, len(played), figsize=(3 * len(played), 3.2), squeeze=False)
 
     def frame(i):
-        for ax, (name, _, _) in zip(axes, RUNS):
+        for ax, name in zip(axes[0], played):
             step, points = results[name][1][i]
             _scatter(ax, points, f"{name}\nstep {step}")
-    animation = FuncAnimation(fig, frame, frames=len(results[RUNS[0][0]][1]))
+    animation = FuncAnimation(fig, frame, frames=len(results[played[0]][1]))
     gif = os.path.join(args.out, "mixture_2d.gif")
     animation.save(gif, writer=PillowWriter(fps=8))
     plt.close(fig)
     print(f"wrote {panel}, {figures} and {gif}")
-    return {name: history for name, (history, _) in results.items()}
+    return {name: history for name, (history, _, _) in results.items()}
 
 
 def _scatter(ax, points, title):

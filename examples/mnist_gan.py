@@ -24,7 +24,6 @@ from tqdm import tqdm
 from minigan import backend, data, gan, optim
 from minigan.messages import shown
 
-LOG_FIELDS = ["step", *gan.FIGURES, "seconds"]
 DEFAULT_STEPS = {"dcgan": 2000, "mlp": 5000}   # an MLP step costs a tenth of a DCGAN step, and needs more
 DRY_RUN = {"steps": 3, "images": 256, "batch_size": 16, "sample_every": 2}
 DEFAULT_EMA = 0.0
@@ -34,8 +33,18 @@ DEFAULT_EMA = 0.0
 REFERENCE_FRECHET = 151.5
 # What defines a run: a resumed run takes these from its checkpoint (a flag may repeat them, not change them).
 # The length (--steps, --epochs), the device and the output settings may change on a resume.
-RUN_SETTINGS = ("arch", "conditional", "nz", "ngf", "ndf", "loss", "k", "fresh_noise", "label_smoothing",
-                "batch_size", "lr", "beta1", "ema", "seed", "dataset", "data")
+RUN_SETTINGS = ("arch", "conditional", "nz", "ngf", "ndf", "d_norm", "spectral_norm", "loss", "k", "fresh_noise",
+                "label_smoothing", "gp", "r1", "clip", "batch_size", "optimizer", "lr", "beta1", "beta2", "ema", "seed",
+                "dataset", "data", "image_size", "channels")
+DATASETS = (*data.sources.DATASETS, "folder")   # folder: your own pictures (minigan/data/folder.py)
+# The Wasserstein losses come with their papers' settings (their Algorithm 1 each), taken for every one of
+# these flags that is not written out.
+PAPER_SETTINGS = {
+    "wgan": ("Arjovsky et al. (2017)", {"k": 5, "optimizer": "rmsprop", "lr": 5e-5, "clip": 0.01}),
+    "wgan-gp": ("Gulrajani et al. (2017)", {"k": 5, "optimizer": "adam", "lr": 1e-4, "beta1": 0.0, "beta2": 0.9,
+                                            "gp": 10.0}),
+}
+LOSSES = (*gan.LOSSES, "wgan-gp")   # wgan-gp: the wgan loss with a gradient penalty in place of clipping
 
 
 def build_parser():
@@ -49,16 +58,33 @@ def build_parser():
     model.add_argument("--nz", type=int, default=nz, help=f"size of the noise vector z (default {nz})")
     model.add_argument("--ngf", type=int, default=64, help="DCGAN generator width (default 64)")
     model.add_argument("--ndf", type=int, default=64, help="DCGAN discriminator width (default 64)")
+    model.add_argument("--d-norm", choices=gan.D_NORMS, default=None,
+                       help="the discriminator's normalization (default: the architecture's, batch norm for dcgan "
+                            "and none for mlp; layer norm where a gradient penalty is used)")
+    model.add_argument("--spectral-norm", action="store_true",
+                       help="divide every weight of the discriminator by its largest singular value "
+                            "(Miyato et al. 2018)")
     game = p.add_argument_group("the game")
-    game.add_argument("--loss", choices=gan.GENERATOR_LOSSES, default="nonsaturating",
-                      help="generator loss: nonsaturating (maximise log D(G(z)), default) or minimax "
-                           "(minimise log(1 - D(G(z))), the paper's saturating form)")
+    game.add_argument("--loss", choices=LOSSES, default="nonsaturating",
+                      help="nonsaturating (G maximises log D(G(z)), default), minimax (G minimises log(1 - D(G(z))), "
+                           "the paper's saturating form), wgan (a Wasserstein critic with clipped weights), wgan-gp "
+                           "(the same with a gradient penalty), hinge, or lsgan (least squares); wgan and wgan-gp "
+                           "take their papers' settings for --k, --optimizer, --lr and the rest unless given")
     game.add_argument("--k", type=int, default=1, help="discriminator steps per generator step (default 1)")
     game.add_argument("--fresh-noise", action="store_true",
                       help="draw a new noise batch for the generator's step, as Algorithm 1 does (default: "
                            "reuse the discriminator's last fake batch, one generator pass fewer)")
     game.add_argument("--label-smoothing", type=float, default=0.0,
                       help="one-sided label smoothing: D's target for real images is 1 - this (default 0)")
+    game.add_argument("--gp", type=float, default=None, metavar="LAMBDA",
+                      help="weight of the gradient penalty on mixes of real and fake images (Gulrajani et al. 2017; "
+                           "default 10 with --loss wgan-gp, otherwise 0: none)")
+    game.add_argument("--r1", type=float, default=0.0, metavar="GAMMA",
+                      help="add GAMMA/2 E||grad D(x)||^2 on real images to D's loss (Mescheder et al. 2018; e.g. 10; "
+                           "default 0: none)")
+    game.add_argument("--clip", type=float, default=None, metavar="C",
+                      help="clip D's weights to [-C, C] after each update (default 0.01 with --loss wgan, "
+                           "otherwise 0: never)")
     train = p.add_argument_group("training")
     length = train.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, default=None,
@@ -66,8 +92,11 @@ def build_parser():
                              + ", ".join(f"{n:,} for {arch}" for arch, n in DEFAULT_STEPS.items()) + ")")
     length.add_argument("--epochs", type=float, default=None, help="train for this many passes over the data")
     train.add_argument("--batch-size", type=int, default=64, help="images per batch (default 64)")
-    train.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate for both players (default 2e-4)")
+    train.add_argument("--optimizer", choices=("adam", "rmsprop"), default="adam",
+                       help="the optimizer of both players (default adam)")
+    train.add_argument("--lr", type=float, default=2e-4, help="learning rate for both players (default 2e-4)")
     train.add_argument("--beta1", type=float, default=0.5, help="Adam beta1 for both players (default 0.5)")
+    train.add_argument("--beta2", type=float, default=0.999, help="Adam beta2 for both players (default 0.999)")
     train.add_argument("--ema", type=float, default=DEFAULT_EMA, metavar="DECAY",
                        help="also keep an averaged generator, the moving average of G's weights with this decay "
                             f"(Yazici et al. 2019; e.g. 0.999); grids, checkpoints and scores then use it (default "
@@ -75,10 +104,16 @@ def build_parser():
     train.add_argument("--seed", type=int, default=0, help="seed for initialisation, noise and shuffling (default 0)")
     train.add_argument("--device", choices=backend.DEVICES, default="cpu", help="where to train (default cpu)")
     source = p.add_argument_group("data")
-    source.add_argument("--dataset", choices=data.sources.DATASETS, default="mnist",
-                        help="mnist (the 10,000 embedded digits unless IDX files are found) or fashion")
+    source.add_argument("--dataset", choices=DATASETS, default="mnist",
+                        help="mnist (the 10,000 embedded digits unless IDX files are found), fashion, or folder "
+                             "(every PNG and JPEG under --data, labelled by sub-folder)")
     source.add_argument("--data", metavar="DIR", default=None,
-                        help="a folder holding the four IDX files (train-images-idx3-ubyte[.gz], ...)")
+                        help="a folder holding the four IDX files (train-images-idx3-ubyte[.gz], ...), or with "
+                             "--dataset folder your pictures")
+    source.add_argument("--image-size", type=int, choices=(28, 32, 64), default=32,
+                        help="with --dataset folder: the pictures are centre-cropped and resized to this (default 32)")
+    source.add_argument("--channels", type=int, choices=(1, 3), default=3,
+                        help="with --dataset folder: 3 for colour (default), 1 for grey")
     output = p.add_argument_group("output")
     output.add_argument("--out", default="out", help="folder for pictures, log and checkpoint (default out)")
     output.add_argument("--sample-every", type=int, default=500,
@@ -112,11 +147,12 @@ def check_types(args, parser):
         if isinstance(action, argparse._StoreTrueAction):
             fits = type(value) is bool
         elif action.choices:
-            fits = isinstance(value, str) and value in action.choices
+            fits = ((type(value) is (action.type or str) and value in action.choices)
+                    or (value is None and action.default is None))
         elif action.type is int:
             fits = type(value) is int
         elif action.type is float:
-            fits = isinstance(value, (int, float)) and not isinstance(value, bool)
+            fits = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         else:
             fits = value is None or isinstance(value, str)
         if not fits:
@@ -137,16 +173,67 @@ def check_settings(args):
         return f"--eval-every must be 0 (never) or a number of steps, got {args.eval_every}"
     if not 0 < args.lr < math.inf:
         return f"--lr must be a positive number, got {args.lr}"
-    if not 0 <= args.beta1 < 1:
-        return f"--beta1 must be in [0, 1), got {args.beta1}"
+    for name in ("beta1", "beta2"):
+        if not 0 <= getattr(args, name) < 1:
+            return f"--{name} must be in [0, 1), got {getattr(args, name)}"
+    for name in ("gp", "r1", "clip"):
+        value = getattr(args, name)
+        if value is not None and not 0 <= value < math.inf:
+            return f"--{name} must be a number, 0 (none) or more, got {value}"
     if not 0 <= args.label_smoothing < 1:
         return f"--label-smoothing must be in [0, 1), got {args.label_smoothing}"
     if not 0 <= args.ema < 1:
         return f"--ema must be in [0, 1) (0: no averaged generator), got {args.ema}"
+    if args.dataset == "folder" and not args.data:
+        return "--dataset folder reads the pictures under --data DIR; give it"
+    if args.dataset != "folder" and {"image_size", "channels"} & args.given:
+        return f"--image-size and --channels are for --dataset folder; {args.dataset} images are 28-pixel grey"
     if args.eval_every and args.dataset != "mnist":
         return (f"--eval-every scores samples with a digit classifier, whose figures mean nothing for "
                 f"{args.dataset} images; leave it out")
     return None
+
+
+def check_game(args):
+    """A message naming the first combination of settings that makes no sense together, or None (run after
+    the paper settings are filled in, and again on a resumed run's settings)."""
+    penalty = " and ".join(f"--{name} {getattr(args, name):g}" for name in ("gp", "r1") if getattr(args, name))
+    if penalty and args.d_norm == "batch":
+        return (f"{penalty} penalizes each image's own gradient, but --d-norm batch makes each of D's outputs "
+                "depend on the whole batch; use --d-norm layer (Gulrajani et al.'s choice) or --d-norm none")
+    if args.loss in ("wgan", "wgan-gp") and not (args.clip or args.gp or args.spectral_norm):
+        return (f"--loss {args.loss} needs its critic kept 1-Lipschitz, and --clip 0 and --gp 0 leave it free "
+                "(its scores would grow without bound); give --clip, --gp or --spectral-norm")
+    if args.label_smoothing and args.loss not in gan.PROBABILITY_LOSSES:
+        return (f"--label-smoothing aims D's probability for real images below 1, and --loss {args.loss} gives "
+                "no probabilities; leave it out")
+    if args.optimizer == "rmsprop":
+        adam_only = sorted({"beta1", "beta2"} & args.given)
+        if adam_only:
+            return f"--{adam_only[0]} is a setting of Adam; --optimizer rmsprop has none"
+    return None
+
+
+def settle_the_game(args):
+    """Fill in what the chosen loss implies: its paper's settings (wgan, wgan-gp) for the flags not written
+    out, the penalty and clipping weights (0 where unset), and layer norm in a critic with a penalty.
+    Returns a line saying what was taken from a paper, or None."""
+    said = None
+    if args.loss in PAPER_SETTINGS:
+        paper, settings = PAPER_SETTINGS[args.loss]
+        taken = {name: value for name, value in settings.items() if name not in args.given}
+        for name, value in taken.items():
+            setattr(args, name, value)
+        if taken:
+            said = (f"--loss {args.loss}: the settings of {paper}: "
+                    + " ".join(f"--{name.replace('_', '-')} {value:g}" if not isinstance(value, str)
+                               else f"--{name} {value}" for name, value in taken.items()))
+    args.gp = args.gp or 0.0
+    args.clip = args.clip or 0.0
+    if (args.gp or args.r1) and args.d_norm is None and gan.DEFAULT_D_NORM[args.arch] == "batch":
+        args.d_norm = "layer"
+        said = (said + "; " if said else "") + "--d-norm layer (a gradient penalty needs no batch norm in the critic)"
+    return said
 
 
 def parse_args(argv=None):
@@ -158,6 +245,10 @@ def parse_args(argv=None):
     problem = check_settings(args)
     if problem:
         p.error(problem)
+    args.settled = settle_the_game(args)
+    problem = check_game(args)
+    if problem:
+        p.error(problem)
     if args.dry_run:
         args.steps, args.epochs = DRY_RUN["steps"], None
         args.batch_size, args.sample_every = DRY_RUN["batch_size"], DRY_RUN["sample_every"]
@@ -167,8 +258,14 @@ def parse_args(argv=None):
 
 def load_data(args):
     try:
-        images, labels = data.load(args.dataset, args.data)
-    except (data.DataNotFound, data.IDXError) as error:
+        if args.dataset == "folder":
+            images, labels, classes = data.load_folder(args.data, args.image_size, args.channels)
+            if args.conditional and len(classes) > gan.models.NUM_CLASSES:
+                sys.exit(f"error: --conditional: {args.data} has {len(classes)} classes (sub-folders); the "
+                         f"conditional players take at most {gan.models.NUM_CLASSES}")
+        else:
+            images, labels = data.load(args.dataset, args.data)
+    except (data.DataNotFound, data.IDXError, ValueError) as error:
         sys.exit(f"error: {error}")
     if args.dry_run:
         images, labels = images[:DRY_RUN["images"]], labels[:DRY_RUN["images"]]
@@ -191,8 +288,8 @@ class Progress:
         self.every = max(1, steps // 20)
 
     def update(self, step, figures):
-        brief = {"loss_D": figures["loss_D"], "loss_G": figures["loss_G"], "D(x)": figures["D(x)"],
-                 "D(G(z))": figures["D(G(z)) after D step"]}
+        brief = {name.replace(" after D step", ""): value for name, value in figures.items()
+                 if not name.startswith("grad_norm") and name != "D(G(z)) before D step"}
         if not self.bar.disable:
             self.bar.set_postfix({k: f"{v:.3f}" for k, v in brief.items()})
             self.bar.update()
@@ -261,6 +358,17 @@ def evaluate(evaluator, G, args, step, samples):
     return evaluator.score(gan.generate(G, z, labels, args.device))
 
 
+def make_optimizer(model, args):
+    if args.optimizer == "rmsprop":
+        return optim.RMSprop(model.parameters(), lr=args.lr)
+    return optim.Adam(model.parameters(), lr=args.lr, betas=(args.beta1, args.beta2))
+
+
+def game_loss(args):
+    """The loss train_step plays: wgan-gp is the wgan loss, with its penalty passed on its own."""
+    return "wgan" if args.loss == "wgan-gp" else args.loss
+
+
 def judged_generator(G, averaged, args, step):
     """The generator that grids, scores and sampling use: the averaged one when the run keeps it, with batch
     norm statistics recomputed through it (see minigan/gan/averaging.py), else G itself."""
@@ -290,7 +398,7 @@ def train(args):
             sys.exit(f"error: {error}")
         saved = run["config"].get("training")
         settings_of_the_resumed_run(args, saved if isinstance(saved, dict) else {})
-        problem = check_types(args, build_parser()) or check_settings(args)
+        problem = check_types(args, build_parser()) or check_settings(args) or check_game(args)
         if problem:
             sys.exit(f"error: {args.resume}: the run's setting {problem}")
     minigan.manual_seed(args.seed)
@@ -301,14 +409,15 @@ def train(args):
     images, labels = load_data(args)
     if args.batch_size > len(images):
         sys.exit(f"error: --batch-size {args.batch_size} is more than the {len(images):,} images there are")
-    config = gan.default_config(arch=args.arch, nz=args.nz, ngf=args.ngf, ndf=args.ndf,
-                                image_size=images.shape[1], conditional=args.conditional)
-    config["training"] = {k: v for k, v in vars(args).items() if k not in ("resume", "out", "force", "given")}
+    config = gan.default_config(arch=args.arch, nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=images.shape[-1],
+                                channels=1 if images.ndim == 3 else images.shape[1], conditional=args.conditional,
+                                d_norm=args.d_norm, spectral_norm=args.spectral_norm)
+    config["training"] = {k: v for k, v in vars(args).items()
+                          if k not in ("resume", "out", "force", "given", "settled")}
     G, D = gan.build_models(config)
     G.to(args.device)
     D.to(args.device)
-    opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=(args.beta1, 0.999))   # one optimizer per player
-    opt_D = optim.Adam(D.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
+    opt_G, opt_D = make_optimizer(G, args), make_optimizer(D, args)   # one optimizer per player
     batches = data.Batches(images, labels, args.batch_size, seed=args.seed, device=args.device)
     # The same z for every grid; a conditional grid has one column per digit.
     grid_size, grid_columns = (100, 10) if args.conditional else (64, 8)
@@ -326,7 +435,10 @@ def train(args):
         except minigan.CheckpointError as error:
             sys.exit(f"error: {error}")
     steps = total_steps(args, batches)
-    log_file, log = open_log(os.path.join(args.out, "log.csv"), LOG_FIELDS, step)
+    log_fields = ["step", *gan.figure_names(game_loss(args), bool(args.gp or args.r1)), "seconds"]
+    log_file, log = open_log(os.path.join(args.out, "log.csv"), log_fields, step)
+    if args.settled and not args.resume:
+        print(args.settled)
     print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
           f"D {gan.count_parameters(D):,} parameters, {len(images):,} {args.dataset} images, device {args.device}")
 
@@ -340,8 +452,9 @@ def train(args):
     progress = Progress(steps, step)
     try:
         while step < steps:
-            figures = gan.train_step(G, D, opt_G, opt_D, batches, noise, args.k, args.loss, args.label_smoothing,
-                                     args.conditional, args.fresh_noise)   # Algorithm 1: see gan/training.py
+            figures = gan.train_step(G, D, opt_G, opt_D, batches, noise, args.k, game_loss(args), args.label_smoothing,
+                                     args.conditional, args.fresh_noise, gp=args.gp, r1=args.r1,
+                                     clip=args.clip)   # Algorithm 1: see gan/training.py
             if averaged:
                 averaged.update()
             step += 1

@@ -105,7 +105,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--k", type=int, default=1, help="discriminator steps per generator step")
-    p.add_argument("--loss", choices=gan.GENERATOR_LOSSES, default="nonsaturating")
+    p.add_argument("--loss", choices=gan.PROBABILITY_LOSSES, default="nonsaturating")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--frame-every", type=int, default=50, help="steps between the GIF's frames")

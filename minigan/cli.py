@@ -4,9 +4,12 @@
     python -m minigan eval --checkpoint out/checkpoint.npz
     python -m minigan sample --checkpoint out/checkpoint.npz --n 10000 --npy samples.npy
     python -m minigan sample --checkpoint out/checkpoint.npz --interpolate --out walk.png
+    python -m minigan sample --checkpoint out/checkpoint.npz --n 1000 --png-dir samples/
     python -m minigan download mnist
 """
 import argparse
+import glob
+import os
 
 import numpy
 
@@ -51,14 +54,33 @@ def sample(args):
         pixels = to_pixels(images)
         numpy.save(args.npy, pixels)
         wrote.append(f"{args.npy} ({len(pixels)} images, uint8 0-255, shape {pixels.shape})")
-    if args.out or not args.npy:
+    if args.png_dir:
+        first, last = write_pngs(to_pixels(images), args.png_dir)
+        wrote.append(f"{len(images)} PNGs in {args.png_dir} ({first} to {last})")
+    if args.out or not (args.npy or args.png_dir):
         path = args.out or "samples.png"
         save_grid(images[:GRID_MOST], path, nrow=10 if args.interpolate or config["conditional"] else None)
         wrote.append(path + (f" (the first {GRID_MOST} images)" if len(images) > GRID_MOST else ""))
     print("wrote " + ", ".join(wrote))
 
 
-GRID_MOST = 400   # images in one picture; more go to --npy
+def write_pngs(pixels, folder):
+    """Each image of `pixels` (uint8, (n, h, w) grey or (n, 3, h, w) colour) as a PNG file of its own in
+    `folder`, sample_00000.png onwards (what other tools read); returns the first and last names. A folder
+    that already holds samples is refused rather than written over."""
+    from PIL import Image
+    os.makedirs(folder, exist_ok=True)
+    if glob.glob(os.path.join(glob.escape(folder), "sample_*.png")):
+        raise SystemExit(f"error: {folder} already holds sample PNGs; choose another --png-dir or empty it")
+    if pixels.ndim == 4:
+        pixels = pixels.transpose(0, 2, 3, 1)   # (n, h, w, 3), as Pillow reads colour
+    names = [f"sample_{i:0{max(5, len(str(len(pixels) - 1)))}d}.png" for i in range(len(pixels))]
+    for name, image in zip(names, pixels):
+        Image.fromarray(image).save(os.path.join(folder, name))
+    return names[0], names[-1]
+
+
+GRID_MOST = 400   # images in one picture; more go to --npy or --png-dir
 PICTURES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 
 
@@ -68,8 +90,9 @@ def check_sample_args(args):
         return f"--npy {args.npy}: the file name must end in .npy (NumPy would add it)"
     if args.out and not args.out.lower().endswith(PICTURES):
         return f"--out {args.out}: a picture's name must end in one of {', '.join(PICTURES)}"
-    if args.n > GRID_MOST and not args.npy:
-        return f"--n {args.n}: a picture holds at most {GRID_MOST} images; add --npy FILE.npy to keep them all"
+    if args.n > GRID_MOST and not (args.npy or args.png_dir):
+        return (f"--n {args.n}: a picture holds at most {GRID_MOST} images; add --npy FILE.npy or --png-dir DIR "
+                "to keep them all")
     return None
 
 
@@ -97,6 +120,8 @@ def main(argv=None):
     s.add_argument("--n", type=int, default=64, help="how many images (default 64)")
     s.add_argument("--out", help="write a PNG grid here (default samples.png unless --npy is given)")
     s.add_argument("--npy", help="save the images to this .npy file as uint8 pixels 0-255, shape (n, 28, 28)")
+    s.add_argument("--png-dir", metavar="DIR",
+                   help="write each image as its own PNG file in DIR (sample_00000.png, ...)")
     s.add_argument("--label", type=int, help="for a conditional model: draw only this digit")
     s.add_argument("--interpolate", action="store_true",
                    help="rows of 10 images walking (slerp) between two random latent points")

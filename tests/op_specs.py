@@ -139,6 +139,15 @@ def linear_inputs(data, rng):
     return [rng.standard_normal((n, i)), rng.standard_normal((o, i)), rng.standard_normal(o)], {}
 
 
+def layer_norm_inputs(data, rng):
+    """An input whose last axes (at least two values) are normalized, with a weight and a bias of their shape."""
+    lead = data.draw(array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3), label="lead")
+    normalized = data.draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3)
+                           .filter(lambda s: numpy.prod(s) > 1), label="normalized")
+    x = rng.standard_normal(lead + normalized)
+    return [x, 1 + 0.5 * rng.standard_normal(normalized), rng.standard_normal(normalized)], {"shape": normalized}
+
+
 def logits_and_probabilities(data, rng):
     s = shape(data, min_dims=1)
     return [rng.standard_normal(s) * 3, rng.random(s)], {"reduction": data.draw(st.sampled_from(["mean", "sum", "none"]))}
@@ -221,6 +230,11 @@ SPECS = [
     # ---- linear algebra
     OpSpec("matmul", lambda a, b: a @ b, lambda t, a, b: a @ b, matrices),
     OpSpec("linear", minigan.linear, lambda t, x, W, b: t.nn.functional.linear(x, W, b), linear_inputs),
+    # ---- normalization (batch norm has its own tests, with its running statistics: test_norm_pool.py)
+    OpSpec("layer_norm", lambda x, w, b, shape: minigan.layer_norm(x, shape, w, b),
+           lambda t, x, w, b, shape: t.nn.functional.layer_norm(x, shape, w, b), layer_norm_inputs),
+    OpSpec("layer_norm_without_affine", lambda x, w, b, shape: minigan.layer_norm(x, shape),
+           lambda t, x, w, b, shape: t.nn.functional.layer_norm(x, shape), layer_norm_inputs),
     # ---- losses
     OpSpec("binary_cross_entropy_with_logits",
            lambda x, y, reduction: minigan.binary_cross_entropy_with_logits(x, y, reduction),

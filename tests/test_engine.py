@@ -83,9 +83,30 @@ def test_a_chain_of_100000_ops_does_not_hit_the_recursion_limit():
     y = x
     for _ in range(100_000):
         y = y + 1e-5
+    (gx,) = minigan.grad(y, [x], retain_graph=True)   # grad() walks the graph first, to find what leads to x
+    assert gx.item() == 1.0
     y.backward()
     assert x.grad.item() == 1.0
     assert y.item() == pytest.approx(2.0)
+
+
+def test_grad_computes_only_the_gradients_that_lead_to_what_it_asks_for(monkeypatch):
+    """A penalty's grad(D(x).sum(), [x]) needs no weight gradients: a convolution's backward skips its
+    weight-gradient op there (as torch.autograd.grad does), and still makes it for backward()."""
+    from minigan.ops import conv
+    made = []
+    original = conv.Conv2dWeight.forward
+    monkeypatch.setattr(conv.Conv2dWeight, "forward", lambda self, *a: made.append(1) or original(self, *a))
+    x = leaf(numpy.random.default_rng(0).standard_normal((2, 1, 6, 6)))
+    W1, W2 = leaf(numpy.ones((3, 1, 3, 3))), leaf(numpy.ones((1, 3, 4, 4)))
+    y = minigan.conv2d(minigan.relu(minigan.conv2d(x, W1)), W2).sum()
+    (gx,) = minigan.grad(y, [x], retain_graph=True)
+    assert made == []
+    (gW1,) = minigan.grad(y, [W1], retain_graph=True)
+    assert len(made) == 1    # W1's alone: W2's is not on the way to W1
+    y.backward()
+    assert len(made) == 3 and W2.grad is not None
+    numpy.testing.assert_array_equal(gW1.numpy(), W1.grad.numpy())
 
 
 def test_no_grad_records_nothing():

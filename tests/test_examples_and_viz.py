@@ -49,6 +49,23 @@ def test_mixture_2d_measures_modes_and_quality(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
 
 
+@pytest.mark.parametrize("loss", ["wgan", "wgan-gp"])
+def test_mixture_2d_plays_a_critic_loss_and_draws_its_surface(tmp_path, loss):
+    mix = load_example("mixture_2d")
+    histories = mix.main(["--loss", loss, "--steps", "2", "--every", "1", "--width", "8", "--out", str(tmp_path)])
+    assert list(histories) == [f"{loss}, k=5"] and len(histories[f"{loss}, k=5"]) == 3
+    for name in ("critic_surface.png", "mixture_2d_panel.png", "mixture_2d.gif"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_critic_surfaces_leave_the_clipped_critic_flat_and_the_penalized_one_steep(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "examples"))
+    surfaces = load_example("critic_surfaces")
+    norms = surfaces.main(["--steps", "150", "--width", "32", "--gp", "10", "--out", str(tmp_path)])
+    assert norms["clipping"] < 0.1 and 0.5 < norms["penalty"] < 1.5   # lambda = 10 holds the norm near 1
+    assert (tmp_path / "critic_surfaces.png").stat().st_size > 0
+
+
 def test_graph_of_a_discriminator_step_shows_both_passes_through_d():
     G, D = gan.build_models(gan.default_config(ngf=4, ndf=4))
     fake = G(minigan.randn(2, 100))

@@ -29,7 +29,7 @@ def test_losses_are_the_value_function_on_logits():
 
 
 @pytest.mark.parametrize("loss", [
-    lambda r, f: gan.discriminator_loss(r, f), lambda r, f: gan.discriminator_loss(r, f, 0.2),
+    lambda r, f: gan.discriminator_loss(r, f), lambda r, f: gan.discriminator_loss(r, f, label_smoothing=0.2),
     lambda r, f: gan.generator_loss(f, "minimax"), lambda r, f: gan.generator_loss(f, "nonsaturating"),
     lambda r, f: gan.value_function(r, f)], ids=["D", "D-smoothed", "G-minimax", "G-nonsaturating", "V"])
 def test_loss_gradients_match_finite_differences(loss):
@@ -47,22 +47,39 @@ def test_the_minimax_loss_saturates_where_the_nonsaturating_one_does_not():
     assert abs(g_minimax.item()) < 1e-3 and abs(g_nonsat.item()) > 0.99
 
 
-def test_bad_loss_options_are_named():
-    with pytest.raises(ValueError, match="unknown generator loss 'hinge'"):
-        gan.generator_loss(logits(0.0), "hinge")
+def test_label_smoothing_out_of_range_is_named():
     with pytest.raises(ValueError, match="label_smoothing must be in"):
-        gan.discriminator_loss(logits(0.0), logits(0.0), 1.0)
+        gan.discriminator_loss(logits(0.0), logits(0.0), label_smoothing=1.0)
 
 
 @pytest.mark.parametrize("size", [28, 32, 64])
 @pytest.mark.parametrize("conditional", [False, True])
-def test_dcgan_shapes_for_each_image_size(size, conditional):
-    G = gan.DCGANGenerator(nz=10, ngf=4, image_size=size, conditional=conditional)
-    D = gan.DCGANDiscriminator(ndf=4, image_size=size, conditional=conditional)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_shapes_for_each_image_size(size, conditional, channels):
+    G = gan.DCGANGenerator(nz=10, ngf=4, image_size=size, channels=channels, conditional=conditional)
+    D = gan.DCGANDiscriminator(ndf=4, image_size=size, channels=channels, conditional=conditional)
     labels = minigan.tensor([3, 7]) if conditional else None
     images = G(minigan.randn(2, 10), labels)
-    assert images.shape == (2, 1, size, size)
+    assert images.shape == (2, channels, size, size)
     assert D(images, labels).shape == (2,)
+
+
+def test_the_64_pixel_players_have_radford_et_als_layout():
+    """G: nz -> 4x4x8ngf -> 8x8x4ngf -> 16x16x2ngf -> 32x32xngf -> 64x64xc; D its mirror (Radford et al., Fig. 1)."""
+    G = gan.DCGANGenerator(nz=100, ngf=8, image_size=64, channels=3)
+    D = gan.DCGANDiscriminator(ndf=8, image_size=64, channels=3)
+    shapes, x = [], minigan.randn(2, 100).reshape(2, 100, 1, 1)
+    for m in G.main:
+        x = m(x)
+        if isinstance(m, nn.ConvTranspose2d):
+            shapes.append(x.shape[1:])
+    assert shapes == [(64, 4, 4), (32, 8, 8), (16, 16, 16), (8, 32, 32), (3, 64, 64)]
+    shapes = []
+    for m in D.main:
+        x = m(x)
+        if isinstance(m, nn.Conv2d):
+            shapes.append(x.shape[1:])
+    assert shapes == [(8, 32, 32), (16, 16, 16), (32, 8, 8), (64, 4, 4), (1, 1, 1)]
 
 
 def test_the_default_dcgan_is_the_reference_architecture():

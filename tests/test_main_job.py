@@ -89,7 +89,8 @@ def test_help_explains_every_flag():
     out = run_cli(EXAMPLE, "--help").stdout
     for flag in ("--arch", "--conditional", "--loss", "--k", "--label-smoothing", "--steps", "--epochs",
                  "--batch-size", "--lr", "--beta1", "--nz", "--seed", "--device", "--dataset", "--data", "--out",
-                 "--sample-every", "--resume", "--dry-run"):
+                 "--sample-every", "--resume", "--dry-run", "--optimizer", "--beta2", "--gp", "--r1", "--clip",
+                 "--d-norm", "--spectral-norm"):
         assert flag in out, flag
 
 
@@ -115,6 +116,12 @@ def _losses(path):
 @pytest.mark.parametrize("extra", [[], ["--arch", "mlp", "--conditional", "--k", "2"], ["--ema", "0.9"]],
                          ids=["dcgan", "mlp-conditional-k2", "dcgan-averaged"])
 def test_resuming_is_exact_bit_for_bit(example, tmp_path, extra):
+    check_resuming_is_exact(example, tmp_path, extra)
+
+
+def check_resuming_is_exact(example, tmp_path, extra):
+    """A run of 8 steps, and one of 4 steps resumed to 8, end with the same checkpoint and log, bit for bit;
+    returns the checkpoint's arrays by name."""
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     assert example.main(SMALL + extra + ["--steps", "8", "--out", str(straight)]) == 0
     assert example.main(SMALL + extra + ["--steps", "4", "--out", str(stopped)]) == 0
@@ -127,6 +134,7 @@ def test_resuming_is_exact_bit_for_bit(example, tmp_path, extra):
         assert numpy.array_equal(a[k], b[k]), k
     assert a_state["rng"] == b_state["rng"] and a_state["batches"] == b_state["batches"]
     assert _losses(straight / "log.csv") == _losses(stopped / "log.csv")
+    return a
 
 
 def test_resuming_with_another_architecture_is_refused(example, tmp_path):
@@ -196,6 +204,25 @@ def test_sample_command_writes_grids_and_arrays(example, tmp_path):
     assert walk.returncode == 0 and (tmp_path / "walk.png").exists()
     bad = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "log.csv"))
     assert bad.returncode != 0 and "log.csv" in bad.stderr
+
+
+def test_sample_writes_each_image_as_a_png_and_never_over_earlier_ones(example, tmp_path):
+    from PIL import Image
+    assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
+    ck, folder = str(tmp_path / "checkpoint.npz"), tmp_path / "pngs"
+    result = run_cli("-m", "minigan", "sample", "--checkpoint", ck, "--n", "12", "--png-dir", str(folder),
+                     "--npy", str(tmp_path / "same.npy"))
+    assert result.returncode == 0, result.stderr
+    names = sorted(os.listdir(folder))
+    assert names == [f"sample_{i:05d}.png" for i in range(12)] and not (tmp_path / "samples.png").exists()
+    pixels = numpy.load(tmp_path / "same.npy")
+    for name, expected in zip(names, pixels):
+        with Image.open(folder / name) as image:
+            assert image.mode == "L" and image.size == (28, 28)
+            numpy.testing.assert_array_equal(numpy.asarray(image), expected)
+    again = run_cli("-m", "minigan", "sample", "--checkpoint", ck, "--n", "3", "--png-dir", str(folder))
+    assert again.returncode != 0 and "already holds sample PNGs" in again.stderr
+    assert len(os.listdir(folder)) == 12
 
 
 def test_sampling_with_a_label_from_an_unconditional_model_is_refused(example, tmp_path):

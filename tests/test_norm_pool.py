@@ -68,6 +68,22 @@ def test_batch_norm_refuses_bad_input():
         minigan.batch_norm(minigan.ones(4, 3), None, None, minigan.ones(2), training=True)
 
 
+def test_layer_norm_normalizes_each_sample_alone_and_refuses_bad_shapes():
+    x = minigan.tensor(numpy.random.default_rng(0).standard_normal((4, 3, 2, 2)))
+    y = minigan.nn.LayerNorm((3, 2, 2)).double()(x).numpy()
+    numpy.testing.assert_allclose(y.reshape(4, -1).mean(1), 0, atol=1e-12)
+    numpy.testing.assert_allclose(y.reshape(4, -1).var(1), 1, rtol=1e-4)   # 1 / (1 + eps / var)
+    # one sample changed leaves the others' outputs as they were (what a per-sample penalty relies on)
+    x.data[0] *= 3
+    numpy.testing.assert_array_equal(minigan.layer_norm(x, (3, 2, 2)).numpy()[1:], minigan.layer_norm(
+        minigan.tensor(x.numpy()[1:]), (3, 2, 2)).numpy())
+    with pytest.raises(ValueError, match=r"normalized_shape \(3,\) must be the last axes of the input, got input "
+                                         r"shape \(4, 3, 2, 2\)"):
+        minigan.layer_norm(x, 3)
+    with pytest.raises(ValueError, match=r"weight has shape \(2,\), expected \(3, 2, 2\)"):
+        minigan.layer_norm(x, (3, 2, 2), minigan.ones(2, dtype="float64"))
+
+
 pool_configs = st.tuples(
     st.integers(1, 2), st.integers(1, 2), st.integers(2, 6), st.integers(2, 6),  # n, c, h, w
     st.integers(1, 3), st.integers(1, 3), st.integers(1, 2),                    # kh, kw, stride

@@ -1,4 +1,4 @@
-"""SGD and Adam against torch.optim: the same model, data and starting weights, 100 steps, every option."""
+"""SGD, Adam and RMSprop against torch.optim: the same model, data and starting weights, 100 steps, every option."""
 import numpy
 import pytest
 
@@ -18,6 +18,11 @@ OPTIONS = [
     ("Adam", dict(lr=0.01, weight_decay=0.1)),
     ("Adam", dict(lr=0.01, amsgrad=True)),
     ("Adam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.05, amsgrad=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=5e-3, alpha=0.9, eps=1e-6)),
+    ("RMSprop", dict(lr=5e-3, momentum=0.9)),
+    ("RMSprop", dict(lr=5e-3, centered=True)),
+    ("RMSprop", dict(lr=5e-3, momentum=0.5, centered=True, weight_decay=0.1)),
 ]
 
 
@@ -52,10 +57,12 @@ def test_optimizer_matches_torch_after_100_steps(name, options):
     assert moved > 1e-3  # the comparison is not between two models that never moved
 
 
-def test_optimizer_state_round_trips_and_resumes_identically():
+@pytest.mark.parametrize("name,options", [("Adam", dict(lr=0.1, amsgrad=True)), ("SGD", dict(lr=0.1, momentum=0.9)),
+                                          ("RMSprop", dict(lr=0.1, momentum=0.9, centered=True))])
+def test_optimizer_state_round_trips_and_resumes_identically(name, options):
     minigan.manual_seed(0)
     model = nn.Linear(3, 1)
-    opt = optim.Adam(model.parameters(), lr=0.1, amsgrad=True)
+    opt = getattr(optim, name)(model.parameters(), **options)
     x = minigan.randn(8, 3)
 
     def step(m, o):
@@ -67,7 +74,7 @@ def test_optimizer_state_round_trips_and_resumes_identically():
         step(model, opt)
     clone = nn.Linear(3, 1)
     clone.load_state_dict(model.state_dict())
-    clone_opt = optim.Adam(clone.parameters())
+    clone_opt = getattr(optim, name)(clone.parameters())
     clone_opt.load_state_dict(opt.state_dict())
     step(model, opt)
     step(clone, clone_opt)
@@ -86,6 +93,10 @@ def test_optimizers_refuse_bad_options():
         optim.SGD(params, lr=-1)
     with pytest.raises(ValueError, match="eps must be a finite number, 0 or more, got nan"):
         optim.Adam(params, eps=float("nan"))
+    with pytest.raises(ValueError, match="alpha must be in \\[0, 1\\], got 1.5"):
+        optim.RMSprop(params, alpha=1.5)
+    with pytest.raises(ValueError, match="centered must be true or false, got 'yes'"):
+        optim.RMSprop(params, centered="yes")
     with pytest.raises(ValueError, match="parameter 2 appears twice"):
         optim.SGD(params + params[:1], lr=0.1)
 

@@ -40,6 +40,7 @@ def _walk(outputs, grads, retain_graph, create_graph, wanted=None):
     is touched; without it, every leaf that requires a gradient accumulates into `.grad`.
     """
     found = {}
+    reaching = None if wanted is None else _reaching(outputs, wanted)
     pending = {}   # function -> gradient of its output, summed so far
     outputs_of = {}  # function -> its output, held here so that backward can still read it (see below)
     heap = []      # (-generation, tie-breaker, function)
@@ -78,6 +79,7 @@ def _walk(outputs, grads, retain_graph, create_graph, wanted=None):
             if wanted is not None and id(y) in wanted:
                 found[id(y)] = gy
             f.check_versions()
+            f.needs_input_grad = None if reaching is None else tuple(id(x) in reaching for x in f.inputs)
             try:
                 gxs = f.backward(gy)
             except FloatingPointError as error:  # raised by detect_anomaly inside this backward
@@ -97,6 +99,29 @@ def _walk(outputs, grads, retain_graph, create_graph, wanted=None):
                                               f"of shape {x.shape}")
                     deliver(x, gx)
     return found
+
+
+def _reaching(outputs, wanted):
+    """The ids of the tensors in the graph of `outputs` through which some tensor of `wanted` is reached
+    (the wanted ones included): the only ones whose gradients grad() needs."""
+    reaching, visited = set(), set()
+    stack = [(t, False) for t in outputs]
+    while stack:   # depth first, without recursion (a graph may be thousands of ops deep)
+        t, inputs_done = stack.pop()
+        f = t.creator
+        if inputs_done:
+            if any(id(x) in reaching for x in f.inputs):
+                reaching.add(id(t))
+            continue
+        if id(t) in wanted:
+            reaching.add(id(t))
+        if f is None or id(t) in visited or f.inputs is None:
+            visited.add(id(t))
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        stack.extend((x, False) for x in f.inputs if id(x) not in visited)
+    return reaching
 
 
 def backward(output, grad=None, retain_graph=False, create_graph=False):

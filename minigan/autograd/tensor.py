@@ -302,6 +302,7 @@ class Function:
     """
     inputs = None
     generation = 0
+    needs_input_grad = None   # set by the backward walk when grad() asks for some tensors only (engine.py)
     reads_inputs = True   # backward reads the input values (not just their shapes): check them for changes
     reads_output = False  # backward reads the output values (tanh, exp, ...): check it for changes
 
@@ -356,6 +357,12 @@ class Function:
             raise RuntimeError(
                 f"{type(self).__name__}: its output (shape {y.shape}) was modified in place after the forward "
                 "pass; its gradient would be wrong.")
+
+    def needs_grad(self, i):
+        """Whether backward must compute the gradient of input i: the input requires one, and, in a call of
+        grad() that asks for some tensors only, one of them is reached through it (as torch's
+        ctx.needs_input_grad). Ops whose gradients are costly (products, convolutions) ask this."""
+        return self.inputs[i].requires_grad and (self.needs_input_grad is None or self.needs_input_grad[i])
 
     def forward(self, *arrays):
         raise NotImplementedError

@@ -12,8 +12,10 @@ from minigan.messages import shown
 
 
 def to_unit_range(images):
-    """uint8 pixels (n, h, w) -> float32 (n, 1, h, w) in [-1, 1], the range of the generator's tanh."""
-    return (images.astype(numpy.float32) / 127.5 - 1.0)[:, None]
+    """uint8 pixels (n, h, w) or (n, c, h, w) -> float32 (n, c, h, w) in [-1, 1], the range of the generator's
+    tanh (c = 1 for (n, h, w))."""
+    images = images.astype(numpy.float32) / 127.5 - 1.0
+    return images[:, None] if images.ndim == 3 else images
 
 
 class Batches:
@@ -22,7 +24,7 @@ class Batches:
             raise ValueError(f"Batches: {len(images)} images but {len(labels)} labels")
         if batch_size < 1 or (drop_last and batch_size > len(images)):
             raise ValueError(f"Batches: batch_size {batch_size} does not fit {len(images)} images")
-        self.images = backend.to_device(to_unit_range(images), device)   # (n, 1, h, w) float32
+        self.images = backend.to_device(to_unit_range(images), device)   # (n, c, h, w) float32
         self.labels = backend.to_device(labels.astype(numpy.int64), device)
         self.batch_size, self.seed, self.drop_last = batch_size, seed, drop_last
         self.epoch, self.position = 0, 0

@@ -1,11 +1,13 @@
 """The GAN: players, losses written as the value function, the steps of the minimax game, run state, pictures."""
-from minigan.gan.losses import GENERATOR_LOSSES, discriminator_loss, generator_loss, value_function
+from minigan.gan.losses import (
+    LOSSES, PROBABILITY_LOSSES, clip_weights_, discriminator_loss, generator_loss, gradient_penalty, r1_penalty,
+    refuse_batch_norm, value_function)
 from minigan.gan.models import (
-    ARCHS, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, build_models, count_parameters,
-    dcgan_init_, default_config)
+    ARCHS, D_NORMS, DEFAULT_D_NORM, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,
+    build_models, count_parameters, dcgan_init_, default_config)
 from minigan.gan.plots import plot_curves, save_grid, tile
 from minigan.gan.averaging import AveragedGenerator, recompute_batch_norm
 from minigan.gan.run import GENERATORS, load_generator, read_run, resume_run, save_run
 from minigan.gan.sampling import generate, to_pixels
 from minigan.gan.training import (
-    FIGURES, TrainingDiverged, check_finite, frozen, grad_norm, sample_noise, to_numbers, train_step)
+    FIGURES, TrainingDiverged, check_finite, figure_names, frozen, grad_norm, sample_noise, to_numbers, train_step)

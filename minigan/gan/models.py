@@ -46,24 +46,50 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """image -> Linear-LeakyReLU(0.2)-Dropout -> Linear-LeakyReLU(0.2)-Dropout -> Linear -> logit
-    (hidden widths 512, 256; dropout as Goodfellow et al. used in their discriminators)."""
+    """image -> Linear-[norm]-LeakyReLU(0.2)-Dropout -> Linear-[norm]-LeakyReLU(0.2)-Dropout -> Linear -> logit
+    (hidden widths 512, 256; dropout as Goodfellow et al. used in their discriminators; no normalization
+    unless `norm` is "batch" or "layer"; `spectral_norm` wraps every Linear in nn.SpectralNorm)."""
 
-    def __init__(self, image_size=28, channels=1, conditional=False, hidden=(512, 256), dropout=0.3):
+    def __init__(self, image_size=28, channels=1, conditional=False, hidden=(512, 256), dropout=0.3, norm="none",
+                 spectral_norm=False):
         super().__init__()
         self.conditional = conditional
         self.label_embedding = nn.Embedding(NUM_CLASSES, NUM_CLASSES) if conditional else None
         width = channels * image_size * image_size + (NUM_CLASSES if conditional else 0)
         layers = []
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+            layers += [nn.Linear(width, h), *_norm_layer(norm, (h,)), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
             width = h
         layers.append(nn.Linear(width, 1))
-        self.main = nn.Sequential(*layers)
+        self.main = nn.Sequential(*_with_spectral_norm(layers, spectral_norm))
 
     def forward(self, x, labels=None):
         x = _join_label(self, x.flatten(1), labels)
         return self.main(x).reshape(-1)
+
+
+D_NORMS = ("batch", "layer", "none")
+
+
+def _norm_layer(norm, shape):
+    """The discriminator's normalization after a layer whose output for one sample has `shape` (channels first):
+    a list of no layer or one. Layer norm normalizes each sample over all of `shape`, as Gulrajani et al.'s
+    critic does."""
+    if norm == "batch":
+        return [nn.BatchNorm2d(shape[0]) if len(shape) == 3 else nn.BatchNorm1d(shape[0])]
+    if norm == "layer":
+        return [nn.LayerNorm(shape)]
+    if norm == "none":
+        return []
+    raise ValueError(f"unknown discriminator normalization {norm!r}: expected one of {D_NORMS}")
+
+
+def _with_spectral_norm(layers, wanted):
+    """`layers` with every Linear and Conv2d wrapped in nn.SpectralNorm when `wanted` (after their weights are
+    initialised, so that the power iteration starts from the weights training starts from)."""
+    if not wanted:
+        return layers
+    return [nn.spectral_norm(m) if isinstance(m, (nn.Linear, nn.Conv2d)) else m for m in layers]
 
 
 def _join_label(model, h, labels):
@@ -92,7 +118,9 @@ class DCGANGenerator(nn.Module):
 
     For 28 x 28 and the defaults this is the reference generator of shared/reference_dcgan.md:
     100 -> 256 @ 7x7 -> 128 @ 14x14 -> 1 @ 28x28; batch norm and ReLU after every layer but the last.
-    Channels halve at each stride-2 layer, starting from ngf * 2**ups.
+    Channels halve at each stride-2 layer. At 32 and 64 pixels it is the layout of Radford et al.'s Figure 1,
+    the mirror of the discriminator: nz -> 8 ngf @ 4x4 -> 4 ngf @ 8x8 -> 2 ngf @ 16x16 -> ngf @ 32x32 ->
+    channels @ 64x64 (at 32 pixels, from 4 ngf @ 4x4); the 28-pixel reference starts twice as wide, 4 ngf.
     """
 
     def __init__(self, nz=100, ngf=64, image_size=28, channels=1, conditional=False):
@@ -100,11 +128,12 @@ class DCGANGenerator(nn.Module):
         self.nz, self.conditional = nz, conditional
         start, ups = _dcgan_plan(image_size)
         self.label_embedding = nn.Embedding(NUM_CLASSES, NUM_CLASSES) if conditional else None
-        width = ngf * 2 ** ups
+        width = ngf * 2 ** (ups if image_size == 28 else ups - 1)
         layers = [nn.ConvTranspose2d(nz + (NUM_CLASSES if conditional else 0), width, start, 1, 0, bias=False),
                   nn.BatchNorm2d(width), nn.ReLU()]
         for _ in range(ups - 1):
-            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width // 2), nn.ReLU()]
+            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width // 2),
+                       nn.ReLU()]
             width //= 2
         layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
@@ -116,25 +145,30 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """image -> [Conv stride 2, LeakyReLU(0.2)] x downs (batch norm on all but the first) -> Conv(start) -> logit.
+    """image -> [Conv stride 2, LeakyReLU(0.2)] x downs (a norm on all but the first) -> Conv(start) -> logit.
 
-    For 28 x 28 and the defaults this is the reference discriminator: 1 -> 64 @ 14x14 -> 128 @ 7x7 -> 1 @ 1x1.
-    A conditional discriminator reads one more input channel: the label's embedding as an image.
+    For 28 x 28 and the defaults this is the reference discriminator: 1 -> 64 @ 14x14 -> 128 @ 7x7 -> 1 @ 1x1,
+    with batch norm. `norm` "layer" puts layer norm in its place (each sample normalized over its channels and
+    pixels: a critic trained with a gradient penalty), "none" leaves it out; `spectral_norm` wraps every
+    convolution in nn.SpectralNorm. A conditional discriminator reads one more input channel: the label's
+    embedding as an image.
     """
 
-    def __init__(self, ndf=64, image_size=28, channels=1, conditional=False):
+    def __init__(self, ndf=64, image_size=28, channels=1, conditional=False, norm="batch", spectral_norm=False):
         super().__init__()
         self.conditional, self.image_size = conditional, image_size
         start, downs = _dcgan_plan(image_size)
         self.label_embedding = nn.Embedding(NUM_CLASSES, image_size * image_size) if conditional else None
-        width = ndf
+        width, size = ndf, image_size // 2
         layers = [nn.Conv2d(channels + (1 if conditional else 0), width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2)]
         for _ in range(downs - 1):
-            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(width * 2), nn.LeakyReLU(0.2)]
+            size //= 2
+            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
+                       *_norm_layer(norm, (width * 2, size, size)), nn.LeakyReLU(0.2)]
             width *= 2
         layers.append(nn.Conv2d(width, 1, start, 1, 0, bias=False))
-        self.main = nn.Sequential(*layers)
-        dcgan_init_(self)
+        dcgan_init_(nn.Sequential(*layers))
+        self.main = nn.Sequential(*_with_spectral_norm(layers, spectral_norm))
 
     def forward(self, x, labels=None):
         if self.conditional:
@@ -161,19 +195,34 @@ def dcgan_init_(model):
 # --------------------------------------------------------------------------- building from a config
 
 ARCHS = ("dcgan", "mlp")
+DEFAULT_D_NORM = {"dcgan": "batch", "mlp": "none"}
 
 
 def default_config(**overrides):
+    """The settings that build a pair of players; d_norm defaults to the architecture's own."""
     config = {"arch": "dcgan", "nz": 100, "ngf": 64, "ndf": 64, "image_size": 28, "channels": 1,
-              "conditional": False}
+              "conditional": False, "d_norm": None, "spectral_norm": False}
     unknown = set(overrides) - set(config)
     if unknown:
         raise ValueError(f"unknown model settings {sorted(unknown)}")
     config.update(overrides)
+    if config["d_norm"] is None and config["arch"] in DEFAULT_D_NORM:
+        config["d_norm"] = DEFAULT_D_NORM[config["arch"]]
     return config
 
 
 LIMITS = {"nz": 1024, "ngf": 512, "ndf": 512}   # widths past these are no model of this project's, only a memory sink
+LATER_SETTINGS = ("d_norm", "spectral_norm")     # absent from the checkpoints of earlier versions
+
+
+def complete_config(config):
+    """`config` with the settings added since a checkpoint was written filled in with the values that
+    earlier version built (the architecture's own normalization, no spectral norm)."""
+    config = dict(config)
+    config.setdefault("spectral_norm", False)
+    if config.get("d_norm") is None:
+        config["d_norm"] = DEFAULT_D_NORM.get(config.get("arch"))
+    return config
 
 
 def check_config(config):
@@ -181,7 +230,7 @@ def check_config(config):
     damaged checkpoint is refused before any memory is spent on it)."""
     if not isinstance(config, dict):
         raise ValueError(f"the model config must be a dict, got {type(config).__name__}")
-    missing = [k for k in default_config() if k not in config]
+    missing = [k for k in default_config() if k not in config and k not in LATER_SETTINGS]
     if missing:
         raise ValueError(f"the model config lacks {missing}")
     if not isinstance(config["arch"], str) or config["arch"] not in ARCHS:
@@ -197,17 +246,24 @@ def check_config(config):
         raise ValueError(f"channels must be 1 or 3, got {shown(config['channels'])}")
     if type(config["conditional"]) is not bool:
         raise ValueError(f"conditional must be true or false, got {shown(config['conditional'])}")
+    if config.get("d_norm") is not None and config["d_norm"] not in D_NORMS:
+        raise ValueError(f"d_norm must be one of {D_NORMS}, got {shown(config['d_norm'])}")
+    if type(config.get("spectral_norm", False)) is not bool:
+        raise ValueError(f"spectral_norm must be true or false, got {shown(config['spectral_norm'])}")
 
 
 def build_models(config):
     """(generator, discriminator) described by `config` (see default_config)."""
     check_config(config)
+    config = complete_config(config)
     arch = config["arch"]
     common = dict(image_size=config["image_size"], channels=config["channels"], conditional=config["conditional"])
+    critic = dict(norm=config["d_norm"], spectral_norm=config["spectral_norm"])
     if arch == "dcgan":
-        return (DCGANGenerator(config["nz"], config["ngf"], **common), DCGANDiscriminator(config["ndf"], **common))
+        return (DCGANGenerator(config["nz"], config["ngf"], **common),
+                DCGANDiscriminator(config["ndf"], **common, **critic))
     if arch == "mlp":
-        return MLPGenerator(config["nz"], **common), MLPDiscriminator(**common)
+        return MLPGenerator(config["nz"], **common), MLPDiscriminator(**common, **critic)
     raise ValueError(f"unknown architecture {arch!r}: expected one of {ARCHS}")
 
 

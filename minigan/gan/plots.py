@@ -37,13 +37,17 @@ def save_grid(images, path, nrow=None):
 
 
 def plot_curves(rows, path, eval_rows=()):
-    """The losses, D(x) and D(G(z)) (before and after the D step), and the gradient norms over steps; with
+    """The losses, D(x) and D(G(z)) (before and after the D step) or a critic's scores, the penalty, and the
+    gradient norms over steps (the panels whose figures the log holds); with
     `eval_rows` (from eval.csv), the Frechet distance and the modes covered too.
     `rows`: dicts with a "step" key and the logged figures (as written to log.csv)."""
     plt = _matplotlib()
     steps = [int(r["step"]) for r in rows]
     panels = [("losses", ["loss_D", "loss_G"]),
               ("discriminator outputs", ["D(x)", "D(G(z)) before D step", "D(G(z)) after D step"]),
+              ("critic scores (means) and the Wasserstein estimate E[D(x)] - E[D(G(z))]",
+               ["E[D(x)]", "E[D(G(z))]", "W estimate"]),
+              ("penalty term in D's loss", ["penalty"]),
               ("gradient norms", ["grad_norm_D", "grad_norm_G"])]
     panels = [(title, [k for k in keys if rows and k in rows[0]]) for title, keys in panels]
     panels = [p for p in panels if p[1]]

@@ -10,7 +10,7 @@ import numpy
 from minigan import backend, checkpoint
 from minigan.checkpoint import CheckpointError
 from minigan.messages import shown
-from minigan.gan.models import build_models, check_config, default_config
+from minigan.gan.models import build_models, check_config, complete_config, default_config
 
 
 def run_state(G, D, opt_G, opt_D, step, batches, config, averaged=None):
@@ -53,6 +53,7 @@ def read_run(path):
         check_config(state["config"])
     except ValueError as error:
         raise CheckpointError(f"{path}: {error}") from None
+    state["config"] = complete_config(state["config"])   # a run of an earlier version: its own settings
     if type(state["step"]) is not int or state["step"] < 0:
         raise CheckpointError(f"{path}: its step must be a whole number, 0 or more, got {shown(state['step'])}")
     try:

@@ -14,10 +14,21 @@ import math
 from minigan import backend, ops
 from minigan.autograd.tensor import no_grad, set_grad_enabled
 from minigan.creation import randn
-from minigan.gan.losses import discriminator_loss, generator_loss
+from minigan.gan.losses import (
+    PROBABILITY_LOSSES, clip_weights_, discriminator_loss, generator_loss, gradient_penalty, r1_penalty)
 
-FIGURES = ("loss_D", "loss_G", "D(x)", "D(G(z)) before D step", "D(G(z)) after D step", "grad_norm_D",
-           "grad_norm_G")
+
+def figure_names(loss="nonsaturating", penalty=False):
+    """The names of the figures train_step returns for `loss` (with a penalty or not): D's mean output as a
+    probability where it is one; for a critic, its mean scores and, for wgan, the Wasserstein estimate."""
+    if loss in PROBABILITY_LOSSES:
+        outputs = ["D(x)", "D(G(z)) before D step", "D(G(z)) after D step"]
+    else:
+        outputs = ["E[D(x)]", "E[D(G(z))]"] + (["W estimate"] if loss == "wgan" else [])
+    return tuple(["loss_D", "loss_G", *outputs] + (["penalty"] if penalty else []) + ["grad_norm_D", "grad_norm_G"])
+
+
+FIGURES = figure_names()
 
 
 class TrainingDiverged(FloatingPointError):
@@ -53,13 +64,17 @@ def frozen(module):
 
 
 def train_step(G, D, opt_G, opt_D, real_batches, noise, k=1, loss="nonsaturating", label_smoothing=0.0,
-               conditional=False, fresh_noise=False):
-    """One iteration of Algorithm 1; returns the figures named in FIGURES, as Tensors.
+               conditional=False, fresh_noise=False, gp=0.0, r1=0.0, clip=0.0):
+    """One iteration of Algorithm 1; returns the figures named by figure_names(loss, gp or r1), as Tensors.
 
     real_batches  an iterator of (real images, labels) minibatches (labels are read when `conditional`)
     noise         noise(n) -> a noise minibatch z of n rows
+    loss          one of losses.LOSSES: the pair of losses the players descend
     fresh_noise   False: G's step reuses the last fake minibatch of D's step, one forward pass of G fewer
                   (as PyTorch's DCGAN example does); True: it draws a new one, as Algorithm 1 does
+    gp, r1        weights of the gradient penalty (lambda, Gulrajani et al.) and of the R1 penalty (gamma,
+                  Mescheder et al.; gamma / 2 times E||grad D(x)||^2) added to D's loss; 0: none
+    clip          clip D's weights to [-clip, clip] after each of its updates (the original WGAN); 0: never
     """
     # (1) k steps of the discriminator, each on a fresh real minibatch and a fresh noise minibatch
     for i in range(k):
@@ -69,27 +84,53 @@ def train_step(G, D, opt_G, opt_D, real_batches, noise, k=1, loss="nonsaturating
         with set_grad_enabled(reused):
             fake = G(noise(real.shape[0]), labels)
         opt_D.zero_grad()
-        real_logits = D(real, labels)
-        fake_logits = D(fake.detach(), labels)  # detached: this step changes D, not G
-        loss_D = discriminator_loss(real_logits, fake_logits, label_smoothing)
-        loss_D.backward()
+        if r1:
+            real = real.detach().requires_grad_()    # R1 differentiates D(x) with respect to x
+        real_scores = D(real, labels)
+        fake_scores = D(fake.detach(), labels)  # detached: this step changes D, not G
+        loss_D = discriminator_loss(real_scores, fake_scores, loss, label_smoothing)
+        penalties = []
+        if gp:   # the critic's gradient norm held near 1 between real and fake images (Gulrajani et al.)
+            penalties.append(gp * gradient_penalty(D, real.detach(), fake.detach(), labels))
+        if r1:   # D's gradient held small on real images (Mescheder et al.)
+            penalties.append(r1 / 2 * r1_penalty(real_scores, real))
+        if penalties:
+            loss_D = loss_D + sum(penalties)
+        loss_D.backward()   # with a penalty: a second derivative through D
         with no_grad():
-            figures = {"loss_D": loss_D, "D(x)": ops.mean(ops.sigmoid(real_logits)),
-                       "D(G(z)) before D step": ops.mean(ops.sigmoid(fake_logits)), "grad_norm_D": grad_norm(D)}
+            figures = {"loss_D": loss_D, **_output_figures(loss, real_scores, fake_scores),
+                       "grad_norm_D": grad_norm(D)}
+            if penalties:
+                figures["penalty"] = sum(penalties)
         opt_D.step()
+        if clip:
+            clip_weights_(D, clip)
 
     # (2) one step of the generator, through the discriminator just updated (its weights frozen)
     if fresh_noise:
         fake = G(noise(real.shape[0]), labels)
     opt_G.zero_grad()
     with frozen(D):
-        fake_logits = D(fake, labels)
-        loss_G = generator_loss(fake_logits, loss)
+        fake_scores = D(fake, labels)
+        loss_G = generator_loss(fake_scores, loss)
         loss_G.backward()
     with no_grad():
-        figures.update({"loss_G": loss_G, "D(G(z)) after D step": ops.mean(ops.sigmoid(fake_logits)),
-                        "grad_norm_G": grad_norm(G)})
+        figures["loss_G"] = loss_G
+        figures["grad_norm_G"] = grad_norm(G)
+        if loss in PROBABILITY_LOSSES:
+            figures["D(G(z)) after D step"] = ops.mean(ops.sigmoid(fake_scores))
     opt_G.step()
+    return {name: figures[name] for name in figure_names(loss, bool(gp or r1))}
+
+
+def _output_figures(loss, real_scores, fake_scores):
+    """D's mean outputs on the step's batches: probabilities for the minimax game's D, scores for a critic."""
+    if loss in PROBABILITY_LOSSES:
+        return {"D(x)": ops.mean(ops.sigmoid(real_scores)),
+                "D(G(z)) before D step": ops.mean(ops.sigmoid(fake_scores))}
+    figures = {"E[D(x)]": ops.mean(real_scores), "E[D(G(z))]": ops.mean(fake_scores)}
+    if loss == "wgan":
+        figures["W estimate"] = figures["E[D(x)]"] - figures["E[D(G(z))]"]
     return figures
 
 

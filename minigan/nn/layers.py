@@ -27,8 +27,9 @@ class Linear(Module):
         self.bias = Parameter(_empty(out_features)) if bias else None
         init.default_layer_init_(self.weight, self.bias)
 
-    def forward(self, x):
-        return ops.linear(x, self.weight, self.bias)
+    def forward(self, x, weight=None):
+        """`weight`, if given, replaces self.weight in this call (how SpectralNorm passes its scaled weight)."""
+        return ops.linear(x, self.weight if weight is None else weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -48,8 +49,10 @@ class Conv2d(Module):
         self.bias = Parameter(_empty(out_channels)) if bias else None
         init.default_layer_init_(self.weight, self.bias)
 
-    def forward(self, x):
-        return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+    def forward(self, x, weight=None):
+        """`weight`, if given, replaces self.weight in this call (how SpectralNorm passes its scaled weight)."""
+        return ops.conv2d(x, self.weight if weight is None else weight, self.bias, self.stride, self.padding,
+                          self.dilation, self.groups)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
@@ -118,6 +121,24 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Batch normalization of (n, c, h, w) inputs over the batch and the pixels."""
     _input_dims = (4,)
+
+
+class LayerNorm(Module):
+    """Layer normalization over the last axes, of shape `normalized_shape`, as torch.nn.LayerNorm: weight
+    (ones) and bias (zeros) of that shape. Each sample is normalized on its own (ops.layer_norm)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        self.weight = Parameter(numpy.ones(shape, dtype=numpy.float32)) if elementwise_affine else None
+        self.bias = Parameter(numpy.zeros(shape, dtype=numpy.float32)) if elementwise_affine else None
+
+    def forward(self, x):
+        return ops.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 # --------------------------------------------------------------------------- lookups, regularization, activations

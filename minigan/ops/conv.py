@@ -98,8 +98,8 @@ class Conv2d(Function):
 
     def backward(self, gy):
         x, W = self.inputs[:2]
-        gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, W) if x.requires_grad else None
-        gW = Conv2dWeight(self.geo, W.shape[2:], self.columns)(x, gy) if W.requires_grad else None
+        gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, W) if self.needs_grad(0) else None
+        gW = Conv2dWeight(self.geo, W.shape[2:], self.columns)(x, gy) if self.needs_grad(1) else None
         self.columns = None
         if len(self.inputs) == 2:
             return gx, gW
@@ -119,9 +119,9 @@ class ConvTranspose2d(Function):
     def backward(self, gy):
         x, W = self.inputs[:2]
         # gx and gW both read im2col(gy): the convolution makes it once and hands it to the weight gradient.
-        adjoint = Conv2d(self.geo, x.shape[2:], keep_columns=W.requires_grad)
-        gx = adjoint(gy, W) if x.requires_grad else None
-        gW = Conv2dWeight(self.geo, W.shape[2:], adjoint.columns)(gy, x) if W.requires_grad else None
+        adjoint = Conv2d(self.geo, x.shape[2:], keep_columns=self.needs_grad(1))
+        gx = adjoint(gy, W) if self.needs_grad(0) else None
+        gW = Conv2dWeight(self.geo, W.shape[2:], adjoint.columns)(gy, x) if self.needs_grad(1) else None
         if len(self.inputs) == 2:
             return gx, gW
         return gx, gW, sum(gy, (0, 2, 3))
@@ -141,8 +141,8 @@ class Conv2dWeight(Function):
 
     def backward(self, ggW):
         x, gy = self.inputs
-        gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, ggW) if x.requires_grad else None
-        ggy = Conv2d(self.geo, gy.shape[2:])(x, ggW) if gy.requires_grad else None
+        gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, ggW) if self.needs_grad(0) else None
+        ggy = Conv2d(self.geo, gy.shape[2:])(x, ggW) if self.needs_grad(1) else None
         return gx, ggy
 
 

@@ -62,8 +62,8 @@ class Mul(Function):
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        gx0 = sum_to(gy * x1, x0.shape) if x0.requires_grad else None
-        gx1 = sum_to(gy * x0, x1.shape) if x1.requires_grad else None
+        gx0 = sum_to(gy * x1, x0.shape) if self.needs_grad(0) else None
+        gx1 = sum_to(gy * x0, x1.shape) if self.needs_grad(1) else None
         return gx0, gx1
 
 
@@ -77,7 +77,7 @@ class Div(Function):
     def backward(self, gy):
         x0, x1 = self.inputs
         gx0 = gy / x1
-        gx1 = sum_to(-gx0 * self.output(), x1.shape) if x1.requires_grad else None
+        gx1 = sum_to(-gx0 * self.output(), x1.shape) if self.needs_grad(1) else None
         return sum_to(gx0, x0.shape), gx1
 
 
@@ -117,8 +117,8 @@ class Pow(Function):
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        gx0 = sum_to(gy * x1 * x0 ** (x1 - 1), x0.shape) if x0.requires_grad else None
-        gx1 = sum_to(gy * self.output() * log(x0), x1.shape) if x1.requires_grad else None
+        gx0 = sum_to(gy * x1 * x0 ** (x1 - 1), x0.shape) if self.needs_grad(0) else None
+        gx1 = sum_to(gy * self.output() * log(x0), x1.shape) if self.needs_grad(1) else None
         return gx0, gx1
 
 

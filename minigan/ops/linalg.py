@@ -16,8 +16,8 @@ class MatMul(Function):
 
     def backward(self, gy):
         x, W = self.inputs
-        gx = sum_to(gy @ _swap_last(W), x.shape) if x.requires_grad else None
-        gW = sum_to(_swap_last(x) @ gy, W.shape) if W.requires_grad else None
+        gx = sum_to(gy @ _swap_last(W), x.shape) if self.needs_grad(0) else None
+        gW = sum_to(_swap_last(x) @ gy, W.shape) if self.needs_grad(1) else None
         return gx, gW
 
 
@@ -45,8 +45,8 @@ class Linear(Function):
 
     def backward(self, gy):
         x, W = self.inputs[:2]
-        gx = gy @ W if x.requires_grad else None
-        gW = _swap_last(gy) @ x if W.requires_grad else None
+        gx = gy @ W if self.needs_grad(0) else None
+        gW = _swap_last(gy) @ x if self.needs_grad(1) else None
         if len(self.inputs) == 2:
             return gx, gW
         return gx, gW, sum_to(gy, self.inputs[2].shape)

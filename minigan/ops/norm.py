@@ -1,6 +1,7 @@
-"""Batch normalization (Ioffe and Szegedy, 2015), for (n, c) and (n, c, h, w) inputs.
+"""Normalization: batch normalization (Ioffe and Szegedy, 2015) for (n, c) and (n, c, h, w) inputs, and layer
+normalization (Ba et al., 2016), which a critic trained with a gradient penalty uses in its place.
 
-Statistics are per channel, over every axis but the channel axis (m values each):
+Batch norm's statistics are per channel, over every axis but the channel axis (m values each):
     xhat = (x - mean) / sqrt(var + eps),   y = gamma * xhat + beta
 and the backward in its compact closed form (invstd = 1 / sqrt(var + eps), sums over the same axes):
     gbeta = sum(gy),   ggamma = sum(gy * xhat),   gx = gamma * invstd * (gy - (xhat * ggamma + gbeta) / m)
@@ -29,6 +30,16 @@ def _channel_dot(a, b):
     """sum(a * b) over every axis but the channel axis, shaped (1, c) or (1, c, 1, 1), without forming a * b."""
     spec = "nc,nc->c" if a.ndim == 2 else "nchw,nchw->c"
     return _per_channel(get_array_module(a).einsum(spec, a, b), a.ndim)
+
+
+def _check_statistics(op, x, shape, **tensors):
+    """Raise, naming the op and the tensor, if a given per-channel (or per-element) tensor does not have
+    `shape` or x's dtype."""
+    for name, t in tensors.items():
+        if t is not None and t.shape != shape:
+            raise ValueError(f"{op}: {name} has shape {t.shape}, expected {shape} for input {x.shape}")
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"{op}: {name} dtype {t.dtype} differs from input dtype {x.dtype}")
 
 
 def _normalize(x, axes, eps):
@@ -109,12 +120,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if x.ndim not in (2, 4):
         raise ValueError(f"batch_norm: input must be (n, c) or (n, c, h, w), got shape {x.shape}")
     c = x.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
-                    ("bias", bias)):
-        if t is not None and t.shape != (c,):
-            raise ValueError(f"batch_norm: {name} has shape {t.shape}, expected ({c},) for input {x.shape}")
-        if t is not None and t.dtype != x.dtype:
-            raise TypeError(f"batch_norm: {name} dtype {t.dtype} differs from input dtype {x.dtype}")
+    _check_statistics("batch_norm", x, (c,), running_mean=running_mean, running_var=running_var, weight=weight,
+                      bias=bias)
     xp = get_array_module(x.data)
     gamma = weight if weight is not None else Tensor(xp.ones(c, dtype=x.dtype))
     beta = bias if bias is not None else Tensor(xp.zeros(c, dtype=x.dtype))
@@ -137,3 +144,60 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             running_var.mul_(1 - momentum).add_(f.var.reshape(c) * x.dtype.type(m / (m - 1)), alpha=momentum)
     f.mean = f.var = None  # only the centred input and invstd are needed by backward
     return y
+
+
+class LayerNorm(Function):
+    """y = w * xhat + b, xhat = (x - mean) * invstd per sample over the last axes  ->
+    gxhat = gy * w,  gx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)),  gw = sum_n gy * xhat,
+    gb = sum_n gy   (means over the normalized axes, sums over the others)"""
+
+    def __init__(self, axes, eps):
+        self.axes, self.eps = axes, eps
+
+    def forward(self, x, w, b):
+        xp = get_array_module(x)
+        centred = x - x.mean(axis=self.axes, keepdims=True)
+        var = (centred * centred).mean(axis=self.axes, keepdims=True)
+        self.invstd = 1 / xp.sqrt(var + x.dtype.type(self.eps))
+        self.xhat = centred
+        self.xhat *= self.invstd
+        return self.xhat * w + b
+
+    def backward(self, gy):
+        x, w, _ = self.inputs
+        lead = tuple(range(x.ndim - len(self.axes)))
+        if not is_grad_enabled():
+            xhat, g = self.xhat, gy.data * w.data
+            gx = g - g.mean(axis=self.axes, keepdims=True)
+            gx -= xhat * (g * xhat).mean(axis=self.axes, keepdims=True)
+            gx *= self.invstd
+            return Tensor(gx), Tensor((gy.data * xhat).sum(axis=lead)), Tensor(gy.data.sum(axis=lead))
+        # create_graph: rebuild xhat and invstd from x so that their dependence on x is differentiated too
+        xhat, invstd = _normalize(x, self.axes, self.eps)
+        g = gy * w
+        gx = (g - mean(g, self.axes, keepdim=True) - xhat * mean(g * xhat, self.axes, keepdim=True)) * invstd
+        return (gx, sum(gy * xhat, lead) if self.needs_grad(1) else None,
+                sum(gy, lead) if self.needs_grad(2) else None)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalization, as torch.nn.functional.layer_norm: each sample is normalized over its last
+    len(normalized_shape) axes, with its own statistics, then scaled and shifted elementwise:
+
+        xhat = (x - mean) / sqrt(var + eps)   (mean and biased var over those axes, per sample),
+        y = weight * xhat + bias              (weight and bias of shape normalized_shape)
+
+    Unlike batch norm no statistic mixes samples, so a per-sample gradient penalty stays per sample. The
+    backward is the closed form above; under create_graph it is built from differentiable ops, as batch
+    norm's is."""
+    x = input
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if not 1 <= k <= x.ndim or x.shape[x.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm: normalized_shape {normalized_shape} must be the last axes of the input, "
+                         f"got input shape {x.shape}")
+    _check_statistics("layer_norm", x, normalized_shape, weight=weight, bias=bias)
+    xp = get_array_module(x.data)
+    weight = weight if weight is not None else Tensor(xp.ones(normalized_shape, dtype=x.dtype))
+    bias = bias if bias is not None else Tensor(xp.zeros(normalized_shape, dtype=x.dtype))
+    return LayerNorm(tuple(range(x.ndim - k, x.ndim)), eps)(x, weight, bias)

@@ -1,0 +1,154 @@
+"""Loading a folder of the user's own pictures: nested folders, colour, grey and CMYK files, odd sizes, a
+corrupt file; centre-cropping; the cache beside the pictures and what makes it stale; the errors."""
+import os
+import time
+
+import numpy
+import pytest
+from PIL import Image, ImageDraw
+
+from minigan import checkpoint, data, gan
+from minigan.data import folder as pictures
+
+
+def shape_picture(kind, colour, size=(40, 30), background=(20, 20, 20)):
+    image = Image.new("RGB", size, background)
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    box = (w // 2 - 8, h // 2 - 8, w // 2 + 8, h // 2 + 8)
+    (draw.ellipse if kind == "circle" else draw.rectangle)(box, fill=colour)
+    return image
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """circles/ (3 PNGs, one grey, odd sizes), squares/ and squares/small/ (a JPEG, a CMYK JPEG), a corrupt
+    file, a text file that is no picture, and one picture at the top."""
+    root = tmp_path / "pictures"
+    (root / "circles").mkdir(parents=True)
+    (root / "squares" / "small").mkdir(parents=True)
+    shape_picture("circle", (255, 0, 0)).save(root / "circles" / "a.png")
+    shape_picture("circle", (0, 255, 0), size=(30, 50)).save(root / "circles" / "b.PNG")
+    shape_picture("circle", (0, 0, 255)).convert("L").save(root / "circles" / "grey.png")
+    shape_picture("square", (255, 255, 0)).save(root / "squares" / "c.jpg", quality=95)
+    shape_picture("square", (0, 255, 255), size=(64, 64)).convert("CMYK").save(root / "squares" / "small" / "d.jpeg")
+    shape_picture("square", (255, 0, 255)).save(root / "top.png")
+    (root / "squares" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not a picture")
+    (root / "notes.txt").write_text("not a picture")
+    return root
+
+
+def test_every_picture_is_read_squared_and_labelled_by_its_sub_folder(folder):
+    with pytest.warns(UserWarning, match=r"skipped 1 file\(s\).*broken.png"):
+        images, labels, classes = data.load_folder(str(folder), size=32, channels=3)
+    assert images.shape == (6, 3, 32, 32) and images.dtype == numpy.uint8
+    assert classes == ["", "circles", "squares"]
+    names = ["circles/a.png", "circles/b.PNG", "circles/grey.png", "squares/c.jpg", "squares/small/d.jpeg", "top.png"]
+    assert pictures.list_pictures(str(folder)) == sorted(names + ["squares/broken.png"])
+    assert labels.tolist() == [1, 1, 1, 2, 2, 0]
+    centre = images[:, :, 16, 16].astype(int)
+    assert centre[0].tolist() == pytest.approx([255, 0, 0], abs=3)       # the red circle, at the centre
+    assert max(abs(centre[2] - centre[2].mean())) < 3                     # a grey file in colour: R = G = B
+    assert centre[4].tolist() == pytest.approx([0, 255, 255], abs=12)     # CMYK converted to RGB
+    with pytest.warns(UserWarning):
+        grey, _, _ = data.load_folder(str(folder), size=28, channels=1)
+    assert grey.shape == (6, 1, 28, 28)
+
+
+def test_a_picture_is_cropped_to_its_centre_square():
+    image = Image.new("RGB", (60, 20), (255, 0, 0))
+    ImageDraw.Draw(image).rectangle((20, 0, 39, 19), fill=(0, 0, 255))     # a blue middle between red sides
+    squared = numpy.asarray(pictures.square(image, 32))
+    assert squared.shape == (32, 32, 3)
+    assert numpy.abs(squared.astype(int) - [0, 0, 255]).max() <= 2
+
+
+def test_the_decoded_set_is_cached_and_read_again_when_the_folder_changes(folder, monkeypatch):
+    with pytest.warns(UserWarning):
+        first = data.load_folder(str(folder), size=32)
+    cache = folder / ".minigan-cache-32px-3ch.npz"
+    assert cache.exists()
+    decoded = []
+    original = pictures._decode
+    monkeypatch.setattr(pictures, "_decode", lambda *a: decoded.append(a) or original(*a))
+    with pytest.warns(UserWarning, match="broken.png"):        # said again on a load from the cache
+        again = data.load_folder(str(folder), size=32)
+    assert decoded == [] and all(numpy.array_equal(a, b) for a, b in zip(first[:2], again[:2]))
+    shape_picture("circle", (9, 9, 9)).save(folder / "circles" / "new.png")         # a file added
+    with pytest.warns(UserWarning):
+        images, _, _ = data.load_folder(str(folder), size=32)
+    assert len(images) == 7 and len(decoded) == 8
+    later = time.time() + 10
+    os.utime(folder / "top.png", (later, later))                                    # a file touched
+    with pytest.warns(UserWarning):
+        data.load_folder(str(folder), size=32)
+    assert len(decoded) == 16
+    with pytest.warns(UserWarning):
+        data.load_folder(str(folder), size=64)                                      # another size: its own cache
+    assert (folder / ".minigan-cache-64px-3ch.npz").exists()
+    cache.write_bytes(b"damaged")                                                   # a damaged cache is remade
+    with pytest.warns(UserWarning):
+        images, _, _ = data.load_folder(str(folder), size=32)
+    assert len(images) == 7 and numpy.load(cache)["images"].shape == (7, 3, 32, 32)
+
+
+def test_folders_without_pictures_and_bad_requests_are_errors(tmp_path):
+    with pytest.raises(data.DataNotFound, match="no such folder"):
+        data.load_folder(str(tmp_path / "absent"), 32)
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "readme.txt").write_text("hello")
+    with pytest.raises(data.DataNotFound, match="no pictures in it or below it"):
+        data.load_folder(str(tmp_path / "empty"), 32)
+    (tmp_path / "empty" / "bad.jpg").write_bytes(b"garbage")
+    with pytest.raises(data.DataNotFound, match="none of its 1 picture files could be read"):
+        data.load_folder(str(tmp_path / "empty"), 32)
+    with pytest.raises(ValueError, match="must be 28, 32 or 64"):
+        data.load_folder(str(tmp_path), 48)
+    with pytest.raises(ValueError, match="channels must be 1"):
+        data.load_folder(str(tmp_path), 32, channels=4)
+
+
+@pytest.fixture
+def shapes(tmp_path):
+    """40 coloured shapes at 36 x 36, circles/ and squares/, for the main job."""
+    root = tmp_path / "shapes"
+    rng = numpy.random.default_rng(0)
+    for kind in ("circle", "square"):
+        (root / f"{kind}s").mkdir(parents=True)
+        for i in range(20):
+            colour = tuple(int(c) for c in rng.integers(60, 256, 3))
+            shape_picture(kind, colour, size=(36, 36)).save(root / f"{kind}s" / f"{i}.png")
+    return root
+
+
+def test_the_main_job_trains_on_a_folder_in_colour_and_samples_it(example, tmp_path, shapes):
+    import matplotlib.image
+    from tests.test_main_job import SMALL, check_resuming_is_exact, run_cli
+    flags = ["--dataset", "folder", "--data", str(shapes), "--image-size", "32", "--conditional"]
+    assert example.main(SMALL + flags + ["--steps", "4", "--out", str(tmp_path / "run")]) == 0
+    state = checkpoint.load(tmp_path / "run" / "checkpoint.npz")
+    assert (state["config"]["image_size"], state["config"]["channels"]) == (32, 3)
+    grid = matplotlib.image.imread(tmp_path / "run" / "samples_4.png")
+    assert grid.ndim == 3 and grid.shape[2] in (3, 4)   # a colour picture (RGB or RGBA), 10 x 10 images
+    assert grid.shape[:2] == gan.tile(numpy.zeros((100, 3, 32, 32)), 10).shape[:2]
+    result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"), "--n", "4",
+                     "--png-dir", str(tmp_path / "pngs"))
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "pngs" / "sample_00000.png") as image:
+        assert image.mode == "RGB" and image.size == (32, 32)
+    scored = run_cli("-m", "minigan", "eval", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"))
+    assert scored.returncode != 0 and "trained on 'folder' images" in scored.stderr
+    (tmp_path / "resume").mkdir()
+    check_resuming_is_exact(example, tmp_path / "resume", flags)
+
+
+def test_folder_settings_that_make_no_sense_are_refused(example, tmp_path, shapes, capsys):
+    with pytest.raises(SystemExit):
+        example.parse_args(["--dataset", "folder"])
+    assert "--dataset folder reads the pictures under --data DIR" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        example.parse_args(["--image-size", "64"])
+    assert "--image-size and --channels are for --dataset folder" in capsys.readouterr().err
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(SystemExit, match="no pictures in it or below it"):
+        example.main(["--dataset", "folder", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
