@@ -2,6 +2,7 @@
 
     python benchmarks/bench_step.py                       # CPU, B = 64 and 128
     python benchmarks/bench_step.py --device cuda --batch-sizes 64 512
+    python benchmarks/bench_step.py --image-size 64 --channels 3 --batch-sizes 64   # the 64-pixel colour players
 
 A step: G makes a fake batch; D is updated on a real batch and the fake batch (each through D on its own);
 G is updated through D on the same fake batch, with D's parameters frozen for that pass (both frameworks
@@ -25,22 +26,25 @@ from minigan import data
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
-from common import matmul_peak, minigan_reference, race  # noqa: E402
+from common import matmul_peak, minigan_reference, pictures, race  # noqa: E402
 
 # --------------------------------------------------------------------------- the two contestants
 
-def minigan_step_fn(batch_size, device, seed=0):
-    _, train_step = minigan_reference(batch_size, device, seed)
+def minigan_step_fn(batch_size, device, seed=0, image_size=28, channels=1):
+    _, train_step = minigan_reference(batch_size, device, seed, image_size, channels)
 
     def step():
         return train_step()["loss_G"].item()  # a value is read back every step, as when logging
     return step
 
 
-def torch_step_fn(batch_size, device, seed=0):
+def torch_step_fn(batch_size, device, seed=0, image_size=28, channels=1):
     import torch
-    G, D, opt_G, opt_D = torch_reference.build(device, seed)
-    images = torch.tensor(data.to_unit_range(data.load_embedded()[0]), device=device)
+    if (image_size, channels) == (28, 1):
+        G, D, opt_G, opt_D = torch_reference.build(device, seed)
+    else:
+        G, D, opt_G, opt_D = torch_reference.build_sized(device, seed, image_size, channels)
+    images = torch.tensor(data.to_unit_range(pictures(image_size, channels)[0]), device=device)
     position = [0]
 
     def next_real():
@@ -53,24 +57,39 @@ def torch_step_fn(batch_size, device, seed=0):
 
 # --------------------------------------------------------------------------- what a step costs
 
-def step_gflop(batch_size):
-    """Multiply-adds of the step's convolutions, times 2: forward, input gradients, weight gradients."""
-    def conv(c_in, c_out, k, out_pixels):
-        return 2 * c_in * c_out * k * k * out_pixels * batch_size
-    g1, g2, g3 = conv(100, 256, 7, 1), conv(256, 128, 4, 49), conv(128, 1, 4, 196)  # transposed: input pixels
-    d1, d2, d3 = conv(1, 64, 4, 196), conv(64, 128, 4, 49), conv(128, 1, 7, 1)
-    g_forward = g1 + g2 + g3
-    d_forward = d1 + d2 + d3
-    d_step = 2 * d_forward + 2 * (d2 + d3) + 2 * (d1 + d2 + d3)        # fwd real+fake, input grads, weight grads
-    g_step = d_forward + (d1 + d2 + d3) + (g2 + g3) + (g1 + g2 + g3)   # D fwd, D input grads, G input+weight grads
-    return (g_forward + d_step + g_step) / 1e9
+def layer_gflop(model, x):
+    """Multiply-adds, times 2, of each convolution of a player's `main` for the input x (a transposed
+    convolution's: over its input pixels), from one pass of a single image."""
+    flop = []
+    for m in model.main:
+        y = m(x)
+        if isinstance(m, minigan.nn.Conv2d):
+            flop.append(2 * m.in_channels * m.out_channels * m.kernel_size[0] * m.kernel_size[1] * y.shape[2] * y.shape[3])
+        elif isinstance(m, minigan.nn.ConvTranspose2d):
+            flop.append(2 * m.in_channels * m.out_channels * m.kernel_size[0] * m.kernel_size[1] * x.shape[2] * x.shape[3])
+        x = y
+    return flop
 
 
-def peak_memory_mib(framework, batch_size, device):
+def step_gflop(batch_size, image_size=28, channels=1):
+    """GFLOP of the step's convolutions: forward, input gradients, weight gradients."""
+    G, D = minigan.gan.build_models(minigan.gan.default_config(image_size=image_size, channels=channels))
+    G.eval()
+    D.eval()
+    with minigan.no_grad():
+        g = layer_gflop(G, minigan.randn(1, G.nz, 1, 1))
+        d = layer_gflop(D, minigan.randn(1, channels, image_size, image_size))
+    g_forward, d_forward = sum(g), sum(d)
+    d_step = 2 * d_forward + 2 * (d_forward - d[0]) + 2 * d_forward    # fwd real+fake, input grads (not the
+    g_step = 2 * d_forward + (g_forward - g[0]) + g_forward            # images'), weight grads; D fwd and input
+    return batch_size * (g_forward + d_step + g_step) / 1e9            # grads, G input and weight grads
+
+
+def peak_memory_mib(framework, batch_size, device, image_size=28, channels=1):
     """Peak resident memory (MiB) of a child process over 5 training steps, after one warm-up step. Linux:
     writing 5 to /proc/self/clear_refs resets the high-water mark that /proc/self/status reports as VmHWM."""
     code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); import bench_step as b; "
-            f"s = b.{framework}_step_fn({batch_size}, {device!r}); s(); "
+            f"s = b.{framework}_step_fn({batch_size}, {device!r}, 0, {image_size}, {channels}); s(); "
             "open('/proc/self/clear_refs', 'w').write('5'); [s() for _ in range(5)]; "
             "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -79,22 +98,22 @@ def peak_memory_mib(framework, batch_size, device):
 
 # --------------------------------------------------------------------------- the race
 
-def race_steps(batch_size, device, repeats, with_torch=True):
+def race_steps(batch_size, device, repeats, with_torch=True, shape=(28, 1)):
     """{name: (median ms, 10th percentile ms, 90th percentile ms)} of each library's step."""
-    contestants = {"minigan": minigan_step_fn(batch_size, device)}
+    contestants = {"minigan": minigan_step_fn(batch_size, device, 0, *shape)}
     if with_torch:
-        contestants["pytorch"] = torch_step_fn(batch_size, device)
+        contestants["pytorch"] = torch_step_fn(batch_size, device, 0, *shape)
     times = {}
     race(contestants, repeats, sync=_sync if device == "cuda" else None, times=times)
     return {name: (1000 * statistics.median(ts), *(1000 * q for q in statistics.quantiles(ts, n=10)[::8]))
             for name, ts in times.items()}
 
 
-def products_share(batch_size, steps=20):
+def products_share(batch_size, steps=20, shape=(28, 1)):
     """(ms per step, of which ms in matrix products) of minigan's step on the CPU. Every product of the
     reference DCGAN goes through one function, minigan.ops.conv._matmul; it is wrapped here with a clock."""
     from minigan.ops import conv
-    step = minigan_step_fn(batch_size, "cpu")
+    step = minigan_step_fn(batch_size, "cpu", 0, *shape)
     in_products = [0.0]
     product = conv._matmul
 
@@ -131,8 +150,13 @@ def main():
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     p.add_argument("--repeats", type=int, default=30, help="timed steps of each (median reported)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    p.add_argument("--image-size", type=int, choices=(28, 32, 64), default=28,
+                   help="28 (default): the reference recipe on the digits; 32 or 64: the DCGAN players of that "
+                        "size (Radford et al.'s layout), on random pictures")
+    p.add_argument("--channels", type=int, choices=(1, 3), default=1, help="1 (default) or 3 (colour)")
     p.add_argument("--json", help="also write the results to this file")
     args = p.parse_args()
+    shape = (args.image_size, args.channels)
     try:
         import torch
         torch.set_num_threads(os.cpu_count())
@@ -142,20 +166,21 @@ def main():
         with_torch = False
     peak = matmul_peak() if args.device == "cpu" else None
     results = []
-    print(f"device {args.device}, {os.cpu_count()} cores" + (f", NumPy float32 matmul peak {peak:.0f} GFLOP/s" if peak else ""))
+    print(f"device {args.device}, {os.cpu_count()} cores, images {args.image_size} x {args.image_size} x {args.channels}"
+          + (f", NumPy float32 matmul peak {peak:.0f} GFLOP/s" if peak else ""))
     print(f"{'B':>5} {'minigan ms (p10-p90)':>21} {'pytorch ms (p10-p90)':>21} {'ratio':>6} {'GFLOP/step':>11} "
           f"{'minigan GF/s':>13} {'% peak':>7} {'pytorch % peak':>15} {'mem MiB m/p':>12}")
     for b in args.batch_sizes:
-        spread = race_steps(b, args.device, args.repeats, with_torch=with_torch)
+        spread = race_steps(b, args.device, args.repeats, with_torch=with_torch, shape=shape)
         ms = {name: median for name, (median, _, _) in spread.items()}
-        flop = step_gflop(b)
+        flop = step_gflop(b, *shape)
         row = {"batch_size": b, "minigan_ms": ms["minigan"], "pytorch_ms": ms.get("pytorch"), "gflop": flop,
                "spread_ms": spread}
         row["ratio"] = ms["minigan"] / ms["pytorch"] if with_torch else None
         row["minigan_gflops"] = flop / ms["minigan"] * 1000
         if not args.no_memory and args.device == "cpu":
-            row["minigan_mib"] = peak_memory_mib("minigan", b, args.device)
-            row["pytorch_mib"] = peak_memory_mib("torch", b, args.device) if with_torch else None
+            row["minigan_mib"] = peak_memory_mib("minigan", b, args.device, *shape)
+            row["pytorch_mib"] = peak_memory_mib("torch", b, args.device, *shape) if with_torch else None
         results.append(row)
         ratio = f"{row['ratio']:.2f}" if row["ratio"] else "-"
         shown = {name: f"{m:.1f} ({lo:.0f}-{hi:.0f})" for name, (m, lo, hi) in spread.items()}
@@ -167,14 +192,16 @@ def main():
               f"{row['minigan_gflops']:>13.0f} {share:>7} {torch_share:>15} {memory:>12}")
     if args.device == "cpu":
         for b in args.batch_sizes:
-            total, products = products_share(b)
+            total, products = products_share(b, shape=shape)
             row = next(r for r in results if r["batch_size"] == b)
             row["products_ms"], row["outside_products_ms"] = products, total - products
             print(f"B = {b}: minigan's step {total:.1f} ms, of which matrix products {products:.1f} ms "
-                  f"({step_gflop(b) / products * 1000:.0f} GFLOP/s) and everything else {total - products:.1f} ms")
+                  f"({step_gflop(b, *shape) / products * 1000:.0f} GFLOP/s) and everything else "
+                  f"{total - products:.1f} ms")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": args.device, "matmul_peak_gflops": peak, "results": results}, f, indent=2)
+            json.dump({"device": args.device, "image_size": args.image_size, "channels": args.channels,
+                       "matmul_peak_gflops": peak, "results": results}, f, indent=2)
 
 
 if __name__ == "__main__":

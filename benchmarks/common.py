@@ -43,17 +43,28 @@ def race(contestants, repeats, block=5, sync=None, times=None):
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def minigan_reference(batch_size, device, seed):
+def pictures(image_size=28, channels=1):
+    """(images, labels) for a benchmark: the embedded digits at 28 grey pixels; otherwise 1,024 random
+    pictures of that size (the step's cost does not depend on what the pictures show)."""
+    if (image_size, channels) == (28, 1):
+        return data.load_embedded()
+    rng = numpy.random.default_rng(0)
+    return (rng.integers(0, 256, (1024, channels, image_size, image_size), dtype=numpy.uint8),
+            numpy.zeros(1024, dtype=numpy.int64))
+
+
+def minigan_reference(batch_size, device, seed, image_size=28, channels=1):
     """The reference recipe in minigan: (G, step), where step() runs one iteration of the main job's loop
-    (gan.train_step) on the embedded digits and returns its figures."""
+    (gan.train_step) on the embedded digits and returns its figures. Another image size or channel count
+    gives the DCGAN players of that size (minigan.gan.models), on random pictures."""
     minigan.manual_seed(seed)
-    config = gan.default_config()
+    config = gan.default_config(image_size=image_size, channels=channels)
     G, D = gan.build_models(config)
     G.to(device)
     D.to(device)
     opt_G = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_D = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    batches = data.Batches(*data.load_embedded(), batch_size, seed=seed, device=device)
+    batches = data.Batches(*pictures(image_size, channels), batch_size, seed=seed, device=device)
 
     def step():
         return gan.train_step(G, D, opt_G, opt_D, batches, lambda n: gan.sample_noise(n, config["nz"], device))

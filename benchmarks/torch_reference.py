@@ -30,6 +30,44 @@ def build(device, seed):
     return G, D, opt_G, opt_D
 
 
+def twin(model, device):
+    """The PyTorch network with the layers of a minigan player's `main` (convolutions, batch norm,
+    activations), initialised as the recipe initialises: players of other sizes than the reference's."""
+    import torch
+    from torch import nn
+    from minigan import nn as ours
+    layers = []
+    for m in model.main:
+        if isinstance(m, (ours.Conv2d, ours.ConvTranspose2d)):
+            kind = nn.Conv2d if isinstance(m, ours.Conv2d) else nn.ConvTranspose2d
+            layers.append(kind(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, bias=False))
+        elif isinstance(m, ours.BatchNorm2d):
+            layers.append(nn.BatchNorm2d(m.num_features))
+        else:
+            layers.append({ours.ReLU: nn.ReLU(True), ours.Tanh: nn.Tanh(),
+                           ours.LeakyReLU: nn.LeakyReLU(0.2, True)}[type(m)])
+    net = nn.Sequential(*layers)
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0, 0.02)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1, 0.02)
+            nn.init.zeros_(m.bias)
+    return net.to(device)
+
+
+def build_sized(device, seed, image_size, channels):
+    """(G, D, opt_G, opt_D) of the recipe at another image size: twins of minigan's players of that size."""
+    import torch
+    from minigan.gan import build_models
+    torch.manual_seed(seed)
+    ours_G, ours_D = build_models(default_config(image_size=image_size, channels=channels))
+    G, D = twin(ours_G, device), twin(ours_D, device)
+    opt_G = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_D = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    return G, D, opt_G, opt_D
+
+
 def make_step(G, D, opt_G, opt_D, next_real, device):
     """One step of the recipe: D on a real and a fake batch (each through D on its own), then G through D
     (frozen) on the same fake batch. `next_real()` gives the next real batch as a tensor on `device`."""

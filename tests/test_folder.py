@@ -1,5 +1,6 @@
 """Loading a folder of the user's own pictures: nested folders, colour, grey and CMYK files, odd sizes, a
 corrupt file; centre-cropping; the cache beside the pictures and what makes it stale; the errors."""
+import importlib.util
 import os
 import time
 
@@ -9,6 +10,8 @@ from PIL import Image, ImageDraw
 
 from minigan import checkpoint, data, gan
 from minigan.data import folder as pictures
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def shape_picture(kind, colour, size=(40, 30), background=(20, 20, 20)):
@@ -110,15 +113,15 @@ def test_folders_without_pictures_and_bad_requests_are_errors(tmp_path):
 
 @pytest.fixture
 def shapes(tmp_path):
-    """40 coloured shapes at 36 x 36, circles/ and squares/, for the main job."""
-    root = tmp_path / "shapes"
-    rng = numpy.random.default_rng(0)
-    for kind in ("circle", "square"):
-        (root / f"{kind}s").mkdir(parents=True)
-        for i in range(20):
-            colour = tuple(int(c) for c in rng.integers(60, 256, 3))
-            shape_picture(kind, colour, size=(36, 36)).save(root / f"{kind}s" / f"{i}.png")
-    return root
+    """48 coloured shapes in circles/, squares/ and triangles/, made by scripts/make_shapes.py."""
+    spec = importlib.util.spec_from_file_location("make_shapes", os.path.join(ROOT, "scripts", "make_shapes.py"))
+    make_shapes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_shapes)
+    make_shapes.main([str(tmp_path / "shapes"), "--n", "48"])
+    assert sorted(os.listdir(tmp_path / "shapes")) == ["circles", "squares", "triangles"]
+    with pytest.raises(SystemExit):   # never over pictures already there
+        make_shapes.main([str(tmp_path / "shapes"), "--n", "48"])
+    return tmp_path / "shapes"
 
 
 def test_the_main_job_trains_on_a_folder_in_colour_and_samples_it(example, tmp_path, shapes):

@@ -1,0 +1,33 @@
+"""The benchmarks race like against like: PyTorch's players of other sizes are twins of minigan's, and the
+step's GFLOP count is the reference recipe's hand count."""
+import os
+import sys
+
+import pytest
+
+from minigan import gan
+from tests.support import import_torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import bench_step  # noqa: E402
+import torch_reference  # noqa: E402
+
+
+def test_the_step_gflop_of_the_reference_recipe_is_its_hand_count():
+    def conv(c_in, c_out, k, pixels):
+        return 2 * c_in * c_out * k * k * pixels * 64
+    g = [conv(100, 256, 7, 1), conv(256, 128, 4, 49), conv(128, 1, 4, 196)]       # transposed: input pixels
+    d = [conv(1, 64, 4, 196), conv(64, 128, 4, 49), conv(128, 1, 7, 1)]
+    by_hand = (sum(g) + 2 * sum(d) + 2 * (d[1] + d[2]) + 2 * sum(d) + 2 * sum(d) + (g[1] + g[2]) + sum(g)) / 1e9
+    assert bench_step.step_gflop(64) == pytest.approx(by_hand, rel=1e-12)
+
+
+@pytest.mark.parametrize("size,channels", [(32, 3), (64, 3)])
+def test_pytorchs_players_of_other_sizes_are_twins_of_minigans(size, channels):
+    torch = import_torch()
+    G, D = gan.build_models(gan.default_config(image_size=size, channels=channels))
+    tG, tD, _, _ = torch_reference.build_sized("cpu", 0, size, channels)
+    assert sum(p.numel() for p in tG.parameters()) == gan.count_parameters(G)
+    assert sum(p.numel() for p in tD.parameters()) == gan.count_parameters(D)
+    images = tG(torch.randn(2, 100, 1, 1))
+    assert tuple(images.shape) == (2, channels, size, size) and tuple(tD(images).shape) == (2, 1, 1, 1)
