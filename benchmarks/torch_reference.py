@@ -19,21 +19,28 @@ def build(device, seed):
         nn.Conv2d(1, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
         nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2, True),
         nn.Conv2d(128, 1, 7, 1, 0, bias=False)).to(device)
-    for m in list(G.modules()) + list(D.modules()):
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0, 0.02)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1, 0.02)
-            nn.init.zeros_(m.bias)
+    dcgan_init_(G)
+    dcgan_init_(D)
     opt_G = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_D = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     return G, D, opt_G, opt_D
 
 
+def dcgan_init_(net):
+    """Radford et al.'s initialisation, as minigan's players have it (gan.dcgan_init_)."""
+    from torch import nn
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0, 0.02)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1, 0.02)
+            nn.init.zeros_(m.bias)
+    return net
+
+
 def twin(model, device):
     """The PyTorch network with the layers of a minigan player's `main` (convolutions, batch norm,
     activations), initialised as the recipe initialises: players of other sizes than the reference's."""
-    import torch
     from torch import nn
     from minigan import nn as ours
     layers = []
@@ -46,14 +53,7 @@ def twin(model, device):
         else:
             layers.append({ours.ReLU: nn.ReLU(True), ours.Tanh: nn.Tanh(),
                            ours.LeakyReLU: nn.LeakyReLU(0.2, True)}[type(m)])
-    net = nn.Sequential(*layers)
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0, 0.02)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1, 0.02)
-            nn.init.zeros_(m.bias)
-    return net.to(device)
+    return dcgan_init_(nn.Sequential(*layers)).to(device)
 
 
 def build_sized(device, seed, image_size, channels):
