@@ -186,6 +186,14 @@ def test_a_penalty_on_a_critic_with_batch_norm_is_refused_saying_why():
         gan.gradient_penalty(D, x, x)
 
 
+def test_train_step_refuses_r1_on_a_discriminator_with_batch_norm():
+    G, D = gan.build_models(gan.default_config(ngf=4, ndf=4, nz=8))
+    opt_G, opt_D = (minigan.optim.Adam(m.parameters()) for m in (G, D))
+    batches = iter([(minigan.randn(2, 1, 28, 28), None)])
+    with pytest.raises(ValueError, match="the R1 penalty penalizes each sample's gradient"):
+        gan.train_step(G, D, opt_G, opt_D, batches, lambda n: minigan.randn(n, 8), r1=10.0)
+
+
 def test_r1_needs_the_real_batch_to_require_grad():
     D = SmallCritic()
     x = minigan.randn(2, 1, 8, 8)

@@ -90,11 +90,11 @@ def refuse_batch_norm(D, penalty):
                          "(the main job: --d-norm layer or --d-norm none)")
 
 
-def _input_gradient_norms(scores, inputs):
-    """Each sample's ||d D(x_i) / d x_i||, as a differentiable function of D's weights (create_graph).
+def _squared_input_gradient_norms(scores, inputs):
+    """Each sample's ||d D(x_i) / d x_i||^2, as a differentiable function of D's weights (create_graph).
     The gradient of sum_i D(x_i) is each sample's own gradient when D treats samples independently."""
     (g,) = grad(sum(scores), [inputs], create_graph=True)
-    return sqrt(sum(g * g, tuple(range(1, g.ndim))))
+    return sum(g * g, tuple(range(1, g.ndim)))
 
 
 def gradient_penalty(D, real, fake, labels=None, e=None):
@@ -111,7 +111,7 @@ def gradient_penalty(D, real, fake, labels=None, e=None):
         x_hat = e * real + (1 - e) * fake
     x_hat.requires_grad = True
     with enable_grad():   # the penalty is itself a gradient: it needs a graph even where recording is off
-        return mean((_input_gradient_norms(D(x_hat, labels), x_hat) - 1) ** 2)
+        return mean((sqrt(_squared_input_gradient_norms(D(x_hat, labels), x_hat)) - 1) ** 2)
 
 
 def r1_penalty(real_scores, real):
@@ -120,7 +120,7 @@ def r1_penalty(real_scores, real):
     if not real.requires_grad:
         raise ValueError("r1_penalty: the real batch must require grad before D reads it "
                          "(set real.requires_grad = True, then call D)")
-    return mean(_input_gradient_norms(real_scores, real) ** 2)
+    return mean(_squared_input_gradient_norms(real_scores, real))   # no square root: no kink at a zero gradient
 
 
 def clip_weights_(D, c):

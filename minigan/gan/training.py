@@ -15,7 +15,8 @@ from minigan import backend, ops
 from minigan.autograd.tensor import no_grad, set_grad_enabled
 from minigan.creation import randn
 from minigan.gan.losses import (
-    PROBABILITY_LOSSES, clip_weights_, discriminator_loss, generator_loss, gradient_penalty, r1_penalty)
+    PROBABILITY_LOSSES, clip_weights_, discriminator_loss, generator_loss, gradient_penalty, r1_penalty,
+    refuse_batch_norm)
 
 
 def figure_names(loss="nonsaturating", penalty=False):
@@ -93,6 +94,7 @@ def train_step(G, D, opt_G, opt_D, real_batches, noise, k=1, loss="nonsaturating
         if gp:   # the critic's gradient norm held near 1 between real and fake images (Gulrajani et al.)
             penalties.append(gp * gradient_penalty(D, real.detach(), fake.detach(), labels))
         if r1:   # D's gradient held small on real images (Mescheder et al.)
+            refuse_batch_norm(D, "R1 penalty")
             penalties.append(r1 / 2 * r1_penalty(real_scores, real))
         if penalties:
             loss_D = loss_D + sum(penalties)
