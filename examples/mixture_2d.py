@@ -94,7 +94,6 @@ def run(name, loss, args, k=1, optimizer="adam", lr=1e-3, betas=(0.5, 0.999), gp
     real_batches = ((minigan.tensor(sample_ring(rng, args.batch_size, args.sigma)), None)
                     for _ in itertools.count())   # (real minibatch, no labels), forever
     noise = lambda n: minigan.randn(n, 2)  # noqa: E731
-    game = "wgan" if loss == "wgan-gp" else loss
     history, snapshots = [], []
     for step in range(args.steps + 1):
         if step % args.every == 0:
@@ -105,7 +104,7 @@ def run(name, loss, args, k=1, optimizer="adam", lr=1e-3, betas=(0.5, 0.999), gp
             snapshots.append((step, points))
         if step == args.steps:
             break
-        gan.train_step(G, D, opt_G, opt_D, real_batches, noise, k, game, gp=gp, clip=clip)   # Algorithm 1
+        gan.train_step(G, D, opt_G, opt_D, real_batches, noise, k, gan.played(loss), gp=gp, clip=clip)  # Algorithm 1
     print(f"{name:28s} modes {history[-1][1]} of 8, high-quality samples {history[-1][2]:.1f}%")
     return history, snapshots, D
 
@@ -161,12 +160,12 @@ def main(argv=None):
         fig.savefig(surface, dpi=100)
         plt.close(fig)
         print(f"wrote {surface}")
-    played = [name for name, _, _ in runs]
+    names = [name for name, _, _ in runs]
 
     from matplotlib.animation import FuncAnimation, PillowWriter
     columns = 6
-    fig, axes = plt.subplots(len(played), columns, figsize=(2.2 * columns, 2.3 * len(played)), squeeze=False)
-    for row, name in zip(axes, played):
+    fig, axes = plt.subplots(len(names), columns, figsize=(2.2 * columns, 2.3 * len(names)), squeeze=False)
+    for row, name in zip(axes, names):
         snaps = results[name][1]
         for ax, (step, points) in zip(row, [snaps[int(i)] for i in numpy.linspace(0, len(snaps) - 1, columns)]):
             _scatter(ax, points, f"step {step}")
@@ -177,7 +176,7 @@ def main(argv=None):
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-    for name in played:
+    for name in names:
         steps, modes, hq = zip(*results[name][0])
         axes[0].plot(steps, modes, label=name)
         axes[1].plot(steps, hq, label=name)
@@ -192,13 +191,13 @@ def main(argv=None):
     fig.savefig(figures, dpi=100)
     plt.close(fig)
 
-    fig, axes = plt.subplots(1, len(played), figsize=(3 * len(played), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3.2), squeeze=False)
 
     def frame(i):
-        for ax, name in zip(axes[0], played):
+        for ax, name in zip(axes[0], names):
             step, points = results[name][1][i]
             _scatter(ax, points, f"{name}\nstep {step}")
-    animation = FuncAnimation(fig, frame, frames=len(results[played[0]][1]))
+    animation = FuncAnimation(fig, frame, frames=len(results[names[0]][1]))
     gif = os.path.join(args.out, "mixture_2d.gif")
     animation.save(gif, writer=PillowWriter(fps=8))
     plt.close(fig)

@@ -44,7 +44,6 @@ PAPER_SETTINGS = {
     "wgan-gp": ("Gulrajani et al. (2017)", {"k": 5, "optimizer": "adam", "lr": 1e-4, "beta1": 0.0, "beta2": 0.9,
                                             "gp": 10.0}),
 }
-LOSSES = (*gan.LOSSES, "wgan-gp")   # wgan-gp: the wgan loss with a gradient penalty in place of clipping
 
 
 def build_parser():
@@ -65,7 +64,7 @@ def build_parser():
                        help="divide every weight of the discriminator by its largest singular value "
                             "(Miyato et al. 2018)")
     game = p.add_argument_group("the game")
-    game.add_argument("--loss", choices=LOSSES, default="nonsaturating",
+    game.add_argument("--loss", choices=gan.LOSS_CHOICES, default="nonsaturating",
                       help="nonsaturating (G maximises log D(G(z)), default), minimax (G minimises log(1 - D(G(z))), "
                            "the paper's saturating form), wgan (a Wasserstein critic with clipped weights), wgan-gp "
                            "(the same with a gradient penalty), hinge, or lsgan (least squares); wgan and wgan-gp "
@@ -110,7 +109,7 @@ def build_parser():
     source.add_argument("--data", metavar="DIR", default=None,
                         help="a folder holding the four IDX files (train-images-idx3-ubyte[.gz], ...), or with "
                              "--dataset folder your pictures")
-    source.add_argument("--image-size", type=int, choices=(28, 32, 64), default=32,
+    source.add_argument("--image-size", type=int, choices=data.sources.IMAGE_SIZES, default=32,
                         help="with --dataset folder: the pictures are centre-cropped and resized to this (default 32)")
     source.add_argument("--channels", type=int, choices=(1, 3), default=3,
                         help="with --dataset folder: 3 for colour (default), 1 for grey")
@@ -364,11 +363,6 @@ def make_optimizer(model, args):
     return optim.Adam(model.parameters(), lr=args.lr, betas=(args.beta1, args.beta2))
 
 
-def game_loss(args):
-    """The loss train_step plays: wgan-gp is the wgan loss, with its penalty passed on its own."""
-    return "wgan" if args.loss == "wgan-gp" else args.loss
-
-
 def judged_generator(G, averaged, args, step):
     """The generator that grids, scores and sampling use: the averaged one when the run keeps it, with batch
     norm statistics recomputed through it (see minigan/gan/averaging.py), else G itself."""
@@ -435,7 +429,8 @@ def train(args):
         except minigan.CheckpointError as error:
             sys.exit(f"error: {error}")
     steps = total_steps(args, batches)
-    log_fields = ["step", *gan.figure_names(game_loss(args), bool(args.gp or args.r1)), "seconds"]
+    loss = gan.played(args.loss)   # wgan-gp plays wgan, with its penalty args.gp
+    log_fields = ["step", *gan.figure_names(loss, bool(args.gp or args.r1)), "seconds"]
     log_file, log = open_log(os.path.join(args.out, "log.csv"), log_fields, step)
     if args.settled and not args.resume:
         print(args.settled)
@@ -452,7 +447,7 @@ def train(args):
     progress = Progress(steps, step)
     try:
         while step < steps:
-            figures = gan.train_step(G, D, opt_G, opt_D, batches, noise, args.k, game_loss(args), args.label_smoothing,
+            figures = gan.train_step(G, D, opt_G, opt_D, batches, noise, args.k, loss, args.label_smoothing,
                                      args.conditional, args.fresh_noise, gp=args.gp, r1=args.r1,
                                      clip=args.clip)   # Algorithm 1: see gan/training.py
             if averaged:

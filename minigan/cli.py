@@ -138,8 +138,9 @@ def main(argv=None):
     args = p.parse_args(argv)
     if getattr(args, "n", None) is not None and args.n < 1:
         p.error("--n must be at least 1")
-    if args.command == "sample" and check_sample_args(args):
-        p.error(check_sample_args(args))
+    problem = check_sample_args(args) if args.command == "sample" else None
+    if problem:
+        p.error(problem)
     try:
         args.run(args)
     except (CheckpointError, RuntimeError, data.DataNotFound, OSError) as error:

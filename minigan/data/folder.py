@@ -20,7 +20,7 @@ import warnings
 
 import numpy
 
-from minigan.data.sources import DataNotFound
+from minigan.data.sources import IMAGE_SIZES, DataNotFound
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 CACHE_NAME = ".minigan-cache-{size}px-{channels}ch.npz"
@@ -98,7 +98,7 @@ def _write_cache(path, key, images, labels, classes, unreadable):
 def load_folder(folder, size, channels=3):
     """(images (n, channels, size, size) uint8, labels (n,) int64, class names) of the pictures under `folder`,
     from the cache beside them when it still describes them."""
-    if size not in (28, 32, 64):
+    if size not in IMAGE_SIZES:
         raise ValueError(f"the image size must be 28, 32 or 64 (the sizes the players are built for), got {size}")
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (grey) or 3 (colour), got {channels}")

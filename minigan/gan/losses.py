@@ -26,6 +26,13 @@ from minigan.ops import mean, relu, softplus, sqrt, sum
 
 LOSSES = ("nonsaturating", "minimax", "wgan", "hinge", "lsgan")
 PROBABILITY_LOSSES = ("nonsaturating", "minimax")   # D's output is the logit of a probability
+LOSS_CHOICES = (*LOSSES, "wgan-gp")   # what the programs offer: wgan-gp is wgan with a gradient penalty
+
+
+def played(choice):
+    """The loss train_step plays for a program's --loss choice: wgan-gp plays wgan (its penalty, gp, is
+    passed to train_step on its own)."""
+    return "wgan" if choice == "wgan-gp" else choice
 
 
 def _check(loss):

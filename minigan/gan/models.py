@@ -206,9 +206,7 @@ def default_config(**overrides):
     if unknown:
         raise ValueError(f"unknown model settings {sorted(unknown)}")
     config.update(overrides)
-    if config["d_norm"] is None and config["arch"] in DEFAULT_D_NORM:
-        config["d_norm"] = DEFAULT_D_NORM[config["arch"]]
-    return config
+    return complete_config(config)
 
 
 LIMITS = {"nz": 1024, "ngf": 512, "ndf": 512}   # widths past these are no model of this project's, only a memory sink

@@ -96,14 +96,15 @@ def train_step(G, D, opt_G, opt_D, real_batches, noise, k=1, loss="nonsaturating
         if r1:   # D's gradient held small on real images (Mescheder et al.)
             refuse_batch_norm(D, "R1 penalty")
             penalties.append(r1 / 2 * r1_penalty(real_scores, real))
-        if penalties:
-            loss_D = loss_D + sum(penalties)
+        penalty = sum(penalties) if penalties else None
+        if penalty is not None:
+            loss_D = loss_D + penalty
         loss_D.backward()   # with a penalty: a second derivative through D
         with no_grad():
             figures = {"loss_D": loss_D, **_output_figures(loss, real_scores, fake_scores),
                        "grad_norm_D": grad_norm(D)}
-            if penalties:
-                figures["penalty"] = sum(penalties)
+            if penalty is not None:
+                figures["penalty"] = penalty
         opt_D.step()
         if clip:
             clip_weights_(D, clip)
