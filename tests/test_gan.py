@@ -218,3 +218,47 @@ def test_the_discriminator_is_frozen_only_inside_the_block():
 def test_non_finite_loss_names_the_step_and_player():
     with pytest.raises(gan.TrainingDiverged, match="step 12: the generator's loss is nan"):
         gan.to_numbers({"loss_D": minigan.tensor(0.5), "loss_G": minigan.tensor(math.nan)}, 12)
+
+
+@pytest.mark.parametrize("penalty", [{}, {"gp": 10.0}, {"r1": 10.0}])
+def test_ds_graph_on_the_real_batch_is_freed_before_it_sees_the_fake_batch(penalty):
+    """train_step runs the backward of the real half of D's loss before D's pass on the fake batch, so the two
+    passes' graphs never coexist; and the gradients of the two halves add up to the whole loss's."""
+    minigan.manual_seed(0)
+    G, D = gan.build_models(gan.default_config(arch="mlp", nz=4, d_norm="layer" if penalty else "batch"))
+    freed = []
+
+    class Watched(minigan.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.D, self.last = D, None
+
+        def forward(self, x, labels=None):
+            if self.last is not None:
+                freed.append(self.last.creator.inputs is None)
+            self.last = self.D(x, labels)
+            return self.last
+    watched = Watched()
+    opt_D = optim.SGD(D.parameters(), lr=0.0)   # D unchanged: its gradient is compared below
+    batches = data.Batches(*data.load_embedded(), 8, seed=0)
+    real, _ = next(data.Batches(*data.load_embedded(), 8, seed=0))
+    gan.train_step(G, watched, optim.SGD(G.parameters(), lr=0.0), opt_D, batches,
+                   lambda n: gan.sample_noise(n, 4), **penalty)
+    if not penalty:
+        assert freed == [True, True]   # before D's pass on the fake batch, and before G's step
+    got = [p.grad.numpy().copy() for p in D.parameters()]
+    minigan.manual_seed(0)   # the same fake batch and penalty draws again, and D's whole loss in one backward
+    gan.build_models(gan.default_config(arch="mlp", nz=4))   # the same draws as above, before the noise
+    fake = G(gan.sample_noise(8, 4)).detach()
+    for p in D.parameters():
+        p.grad = None
+    x = real.detach().requires_grad_()
+    real_scores = D(x)
+    whole = gan.discriminator_loss(real_scores, D(fake))
+    if penalty.get("gp"):
+        whole = whole + 10.0 * gan.gradient_penalty(D, real, fake)
+    if penalty.get("r1"):
+        whole = whole + 5.0 * gan.r1_penalty(real_scores, x)
+    whole.backward()
+    for g, p in zip(got, D.parameters()):
+        numpy.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-4, atol=1e-6)

@@ -33,6 +33,29 @@ def test_each_loss_is_its_formula(loss):
     assert gan.generator_loss(fake, loss).item() == pytest.approx(g_formula(fake.numpy()), rel=1e-12)
 
 
+HALVES = {   # (real half, fake half) of D's loss on numpy arrays of D's outputs
+    "nonsaturating": (lambda r: numpy.logaddexp(0, -r).mean(), lambda f: numpy.logaddexp(0, f).mean()),
+    "minimax": (lambda r: numpy.logaddexp(0, -r).mean(), lambda f: numpy.logaddexp(0, f).mean()),
+    "wgan": (lambda r: -r.mean(), lambda f: f.mean()),
+    "hinge": (lambda r: numpy.maximum(0, 1 - r).mean(), lambda f: numpy.maximum(0, 1 + f).mean()),
+    "lsgan": (lambda r: 0.5 * ((r - 1) ** 2).mean(), lambda f: 0.5 * (f ** 2).mean()),
+}
+
+
+@pytest.mark.parametrize("loss", gan.LOSSES)
+def test_ds_loss_is_its_real_half_plus_its_fake_half(loss):
+    """train_step differentiates the two halves one after the other; their sum is D's loss, to the last bit."""
+    real, fake = scores(*REAL), scores(*FAKE)
+    real_half, fake_half = HALVES[loss]
+    assert gan.real_loss(real, loss).item() == pytest.approx(real_half(real.numpy()), rel=1e-12)
+    assert gan.fake_loss(fake, loss).item() == pytest.approx(fake_half(fake.numpy()), rel=1e-12)
+    halves = gan.real_loss(real, loss) + gan.fake_loss(fake, loss)
+    assert halves.item() == gan.discriminator_loss(real, fake, loss).item()
+    if loss in gan.PROBABILITY_LOSSES:   # one-sided label smoothing aims the real half at 1 - s
+        smoothed = numpy.logaddexp(0, real.numpy()).mean() - 0.9 * real.numpy().mean()
+        assert gan.real_loss(real, loss, 0.1).item() == pytest.approx(smoothed, rel=1e-12)
+
+
 @pytest.mark.parametrize("loss", sorted(FORMULAS))
 def test_each_loss_has_first_and_second_derivatives(loss):
     real, fake = scores(1.5, -0.3, 4.0), scores(-2.0, 0.7)   # away from the hinge's kinks at +-1

@@ -14,7 +14,9 @@ from minigan.messages import shown
 def to_unit_range(images):
     """uint8 pixels (n, h, w) or (n, c, h, w) -> float32 (n, c, h, w) in [-1, 1], the range of the generator's
     tanh (c = 1 for (n, h, w))."""
-    images = images.astype(numpy.float32) / 127.5 - 1.0
+    images = images.astype(numpy.float32)   # one new array, scaled in place: no full-size temporaries
+    images /= 127.5
+    images -= 1.0
     return images[:, None] if images.ndim == 3 else images
 
 

@@ -1,7 +1,7 @@
 """The GAN: players, losses written as the value function, the steps of the minimax game, run state, pictures."""
 from minigan.gan.losses import (
-    LOSS_CHOICES, LOSSES, PROBABILITY_LOSSES, clip_weights_, discriminator_loss, generator_loss, gradient_penalty,
-    played, r1_penalty, refuse_batch_norm, value_function)
+    LOSS_CHOICES, LOSSES, PROBABILITY_LOSSES, clip_weights_, discriminator_loss, fake_loss, generator_loss,
+    gradient_penalty, played, r1_penalty, real_loss, refuse_batch_norm, value_function)
 from minigan.gan.models import (
     ARCHS, D_NORMS, DEFAULT_D_NORM, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,
     build_models, count_parameters, dcgan_init_, default_config)

@@ -46,12 +46,19 @@ def value_function(real_logits, fake_logits):
 
 
 def discriminator_loss(real, fake, loss="nonsaturating", label_smoothing=0.0):
-    """What D descends, given its outputs on a real and a fake batch.
+    """What D descends, given its outputs on a real and a fake batch: a half for each, added up.
 
     nonsaturating, minimax: D ascends V, so it descends -V = E[-log D(x)] + E[-log(1 - D(G(z)))] (binary
     cross-entropy with targets 1 for real and 0 for fake). One-sided label smoothing (Salimans et al., 2016)
     aims the real target at 1 - label_smoothing instead: E[softplus(a) - (1 - s) a] for the real logits a.
     wgan, hinge, lsgan: the table above."""
+    return real_loss(real, loss, label_smoothing) + fake_loss(fake, loss)
+
+
+def real_loss(real, loss="nonsaturating", label_smoothing=0.0):
+    """The real half of D's loss, from its outputs on a real batch: E[-log D(x)] = E[softplus(-a)] for the
+    probability losses (with label smoothing, see discriminator_loss), -E[D(x)] for wgan,
+    E[relu(1 - D(x))] for hinge, 1/2 E[(D(x) - 1)^2] for lsgan."""
     _check(loss)
     if not 0 <= label_smoothing < 1:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
@@ -59,14 +66,27 @@ def discriminator_loss(real, fake, loss="nonsaturating", label_smoothing=0.0):
         raise ValueError(f"label smoothing aims D's probability for real images below 1; the {loss} loss has "
                          "no probabilities")
     if loss == "wgan":
-        return mean(fake) - mean(real)
+        return -mean(real)
     if loss == "hinge":
-        return mean(relu(1 - real)) + mean(relu(1 + fake))
+        return mean(relu(1 - real))
     if loss == "lsgan":
-        return 0.5 * mean((real - 1) ** 2) + 0.5 * mean(fake ** 2)
+        return 0.5 * mean((real - 1) ** 2)
     if label_smoothing == 0:
-        return -value_function(real, fake)
-    return mean(softplus(real) - (1 - label_smoothing) * real) + mean(softplus(fake))
+        return mean(softplus(-real))
+    return mean(softplus(real) - (1 - label_smoothing) * real)
+
+
+def fake_loss(fake, loss="nonsaturating"):
+    """The fake half of D's loss, from its outputs on a fake batch: E[-log(1 - D(G(z)))] = E[softplus(a)] for
+    the probability losses, E[D(G(z))] for wgan, E[relu(1 + D(G(z)))] for hinge, 1/2 E[D(G(z))^2] for lsgan."""
+    _check(loss)
+    if loss == "wgan":
+        return mean(fake)
+    if loss == "hinge":
+        return mean(relu(1 + fake))
+    if loss == "lsgan":
+        return 0.5 * mean(fake ** 2)
+    return mean(softplus(fake))
 
 
 def generator_loss(fake, loss="nonsaturating"):

@@ -15,7 +15,7 @@ from minigan import backend, ops
 from minigan.autograd.tensor import no_grad, set_grad_enabled
 from minigan.creation import randn
 from minigan.gan.losses import (
-    PROBABILITY_LOSSES, clip_weights_, discriminator_loss, generator_loss, gradient_penalty, r1_penalty,
+    PROBABILITY_LOSSES, clip_weights_, fake_loss, generator_loss, gradient_penalty, r1_penalty, real_loss,
     refuse_batch_norm)
 
 
@@ -85,26 +85,30 @@ def train_step(G, D, opt_G, opt_D, real_batches, noise, k=1, loss="nonsaturating
         with set_grad_enabled(reused):
             fake = G(noise(real.shape[0]), labels)
         opt_D.zero_grad()
+        # D's loss is a real half plus a fake half, and each half's backward runs as soon as the half exists (as
+        # PyTorch's DCGAN example does): D's graph on the real batch is freed before D sees the fake batch, and
+        # the two halves' gradients add up in D's .grad. A penalty joins the half whose batches it reads.
+        penalties = []
         if r1:
+            refuse_batch_norm(D, "R1 penalty")
             real = real.detach().requires_grad_()    # R1 differentiates D(x) with respect to x
         real_scores = D(real, labels)
+        loss_real = real_loss(real_scores, loss, label_smoothing)
+        if r1:   # D's gradient held small on real images (Mescheder et al.)
+            penalties.append(r1 / 2 * r1_penalty(real_scores, real))
+            loss_real = loss_real + penalties[-1]
+        loss_real.backward()   # with a penalty: a second derivative through D
         fake_scores = D(fake.detach(), labels)  # detached: this step changes D, not G
-        loss_D = discriminator_loss(real_scores, fake_scores, loss, label_smoothing)
-        penalties = []
+        loss_fake = fake_loss(fake_scores, loss)
         if gp:   # the critic's gradient norm held near 1 between real and fake images (Gulrajani et al.)
             penalties.append(gp * gradient_penalty(D, real.detach(), fake.detach(), labels))
-        if r1:   # D's gradient held small on real images (Mescheder et al.)
-            refuse_batch_norm(D, "R1 penalty")
-            penalties.append(r1 / 2 * r1_penalty(real_scores, real))
-        penalty = sum(penalties) if penalties else None
-        if penalty is not None:
-            loss_D = loss_D + penalty
-        loss_D.backward()   # with a penalty: a second derivative through D
+            loss_fake = loss_fake + penalties[-1]
+        loss_fake.backward()
         with no_grad():
-            figures = {"loss_D": loss_D, **_output_figures(loss, real_scores, fake_scores),
+            figures = {"loss_D": loss_real + loss_fake, **_output_figures(loss, real_scores, fake_scores),
                        "grad_norm_D": grad_norm(D)}
-            if penalty is not None:
-                figures["penalty"] = penalty
+            if penalties:
+                figures["penalty"] = sum(penalties)
         opt_D.step()
         if clip:
             clip_weights_(D, clip)

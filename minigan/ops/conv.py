@@ -98,9 +98,10 @@ class Conv2d(Function):
 
     def backward(self, gy):
         x, W = self.inputs[:2]
-        gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, W) if self.needs_grad(0) else None
+        # gW first: it uses the kept columns, which are then let go before gx makes columns of its own
         gW = Conv2dWeight(self.geo, W.shape[2:], self.columns)(x, gy) if self.needs_grad(1) else None
         self.columns = None
+        gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, W) if self.needs_grad(0) else None
         if len(self.inputs) == 2:
             return gx, gW
         return gx, gW, sum(gy, (0, 2, 3))

@@ -7,8 +7,8 @@ dtypes are refused rather than silently promoted (float32 stays float32).
 Masks used in a backward (relu's x > 0, clamp's in-range set) are constants: the gradient of a piecewise
 linear function is piecewise constant, so their own derivative is zero and a second derivative is right.
 """
-from minigan import backend
-from minigan.autograd.tensor import Function, Tensor, as_tensor
+from minigan import backend, kernels
+from minigan.autograd.tensor import Function, Tensor, as_tensor, is_grad_enabled
 from minigan.ops.broadcast import sum_to
 
 
@@ -265,13 +265,13 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """y = max(x, 0)  ->  gx = gy * [x > 0]"""
+    """y = max(x, 0)  ->  gx = gy * [x > 0]   (a leaky ReLU of slope 0)"""
 
     def forward(self, x):
-        return backend.get_array_module(x).maximum(x, 0)
+        return _rectify(x, 0.0)
 
     def backward(self, gy):
-        return gy * constant_like(self.inputs[0].data > 0, gy)
+        return _rectifier_backward(gy, self.inputs[0].data, 0.0)
 
 
 class LeakyReLU(Function):
@@ -281,19 +281,56 @@ class LeakyReLU(Function):
         self.slope = slope
 
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        y = xp.multiply(x, x.dtype.type(self.slope), out=xp.empty_like(x))
-        if 0 <= self.slope <= 1:                 # then max(x, slope x) is the function: two fast passes
-            return xp.maximum(x, y, out=y)
-        return xp.where(x > 0, x, y)
+        return _rectify(x, self.slope)
 
     def backward(self, gy):
-        x = self.inputs[0].data
-        slope = x.dtype.type(self.slope)
-        scale = (x > 0).astype(x.dtype)          # 1 where x > 0, else 0 ...
-        scale *= 1 - slope
-        scale += slope                           # ... then 1 where x > 0, else slope
-        return gy * Tensor(scale)
+        return _rectifier_backward(gy, self.inputs[0].data, self.slope)
+
+
+def _rectify(x, slope):
+    """max(x, slope x), which is the leaky ReLU for 0 <= slope <= 1: two fast passes (one for the ReLU), on
+    every core."""
+    xp = backend.get_array_module(x)
+    if not 0 <= slope <= 1:
+        return xp.where(x > 0, x, x * x.dtype.type(slope))
+    y = xp.empty_like(x)
+
+    def rectify(at):
+        if slope == 0:   # the plain ReLU: one pass
+            xp.maximum(x[at], x.dtype.type(0), out=y[at])
+            return
+        xp.multiply(x[at], x.dtype.type(slope), out=y[at])
+        xp.maximum(x[at], y[at], out=y[at])
+    _by_channels(x, rectify)
+    return y
+
+
+def _rectifier_backward(gy, x, slope):
+    """gy * scale, scale = 1 where x > 0 and slope elsewhere. For 0 <= slope <= 1 the scale is
+    max(sign(x), slope): two passes, and the product a third, in place, each on every core. Under create_graph
+    the scale is a constant (its own derivative is zero) and the product an op of gy."""
+    xp = backend.get_array_module(x)
+    if not 0 <= slope <= 1:
+        return gy * constant_like(xp.where(x > 0, 1, slope), gy)
+    grad = xp.empty_like(x)
+    recording = is_grad_enabled()
+
+    def differentiate(at):
+        xp.sign(x[at], out=grad[at])
+        xp.maximum(grad[at], x.dtype.type(slope), out=grad[at])
+        if not recording:
+            grad[at] *= gy.data[at]
+    _by_channels(x, differentiate)
+    return gy * Tensor(grad) if recording else Tensor(grad)
+
+
+def _by_channels(x, work):
+    """Call work(at) with index tuples `at` that together cover x, cut along axis 1 (channels, or an MLP's
+    features) over the CPU's cores by kernels.over_channels: a pass over a large activation runs on all of them."""
+    if x.ndim < 2:
+        work((Ellipsis,))
+    else:
+        kernels.over_channels(x, lambda part: work((slice(None), part)), x.shape[1])
 
 
 class Softplus(Function):

@@ -5,11 +5,11 @@ Batch norm's statistics are per channel, over every axis but the channel axis (m
     xhat = (x - mean) / sqrt(var + eps),   y = gamma * xhat + beta
 and the backward in its compact closed form (invstd = 1 / sqrt(var + eps), sums over the same axes):
     gbeta = sum(gy),   ggamma = sum(gy * xhat),   gx = gamma * invstd * (gy - (xhat * ggamma + gbeta) / m)
-A plain backward computes gx from the centred input forward kept, in four passes over the large arrays with
-one new array; the sums of products are per-channel dot products (`_channel_dot`), which form no product
-array. Channels are independent of one another, so forward and backward work on slices of channels, which
-`kernels.over_channels` cuts over the CPU's cores. Under create_graph the same formula is built from
-differentiable ops instead.
+A plain backward computes gx from the input and its per-channel mean (the forward keeps nothing of the
+input's size besides the input itself), in five passes over the large arrays with one new array; the sums of
+products are per-channel dot products (`_channel_dot`), which form no product array. Channels are independent
+of one another, so forward and backward work on slices of channels, which `kernels.over_channels` cuts over
+the CPU's cores. Under create_graph the same formula is built from differentiable ops instead.
 """
 from minigan import kernels
 from minigan.autograd.tensor import Function, Tensor, is_grad_enabled, no_grad
@@ -60,16 +60,15 @@ class BatchNorm(Function):
         m = x.dtype.type(x.size // x.shape[1])
         stats = _per_channel(gamma, x.ndim).shape                            # (1, c) or (1, c, 1, 1)
         self.mean, self.var = xp.empty(stats, x.dtype), xp.empty(stats, x.dtype)
-        self.centred, y = xp.empty_like(x), xp.empty_like(x)                 # centred: kept for backward
+        y = xp.empty_like(x)
 
         def normalize(part):  # channels `part` alone: every statistic is per channel
-            xs, centred = x[:, part], self.centred[:, part]
+            xs, ys = x[:, part], y[:, part]
             self.mean[:, part] = xs.mean(axis=_axes(x), keepdims=True)
-            xp.subtract(xs, self.mean[:, part], out=centred)
-            self.var[:, part] = _channel_dot(centred, centred) / m          # biased, for normalizing
-            scale = _per_channel(gamma[part], x.ndim) / xp.sqrt(self.var[:, part] + x.dtype.type(self.eps))
-            xp.multiply(centred, scale, out=y[:, part])
-            y[:, part] += _per_channel(beta[part], x.ndim)
+            xp.subtract(xs, self.mean[:, part], out=ys)                      # y holds the centred input ...
+            self.var[:, part] = _channel_dot(ys, ys) / m                     # biased, for normalizing
+            ys *= _per_channel(gamma[part], x.ndim) / xp.sqrt(self.var[:, part] + x.dtype.type(self.eps))
+            ys += _per_channel(beta[part], x.ndim)                           # ... and then the output
         kernels.over_channels(x, normalize, x.shape[1])
         self.invstd = 1 / xp.sqrt(self.var + x.dtype.type(self.eps))
         return y
@@ -77,7 +76,7 @@ class BatchNorm(Function):
     def backward(self, gy):
         x, gamma, _ = self.inputs
         if not is_grad_enabled():
-            gx, ggamma, gbeta = _batch_norm_grad(gy.data, self.centred, self.invstd, gamma.data)
+            gx, ggamma, gbeta = _batch_norm_grad(gy.data, x.data, self.mean, self.invstd, gamma.data)
             return Tensor(gx), Tensor(ggamma), Tensor(gbeta)
         # create_graph: rebuild the statistics from x so that their dependence on x is differentiated too
         axes = _axes(x)
@@ -90,21 +89,23 @@ class BatchNorm(Function):
         return gx, ggamma.reshape(gamma.shape), gbeta.reshape(gamma.shape)
 
 
-def _batch_norm_grad(gy, centred, invstd, gamma):
-    """The closed form above on raw arrays, with xhat = centred * invstd folded into per-channel factors."""
+def _batch_norm_grad(gy, x, mean, invstd, gamma):
+    """The closed form above on raw arrays, with xhat = (x - mean) * invstd folded into per-channel factors.
+    The centred input is made again, in gx's own memory, rather than kept from the forward pass."""
     xp = get_array_module(gy)
-    m = centred.dtype.type(centred.size // centred.shape[1])
-    gx = xp.empty_like(centred)
+    m = x.dtype.type(x.size // x.shape[1])
+    gx = xp.empty_like(x)
     gbeta, ggamma = xp.empty(gamma.shape, gy.dtype), xp.empty(gamma.shape, gy.dtype)
 
     def differentiate(part):  # channels `part` alone
-        g, c, s = gy[:, part], centred[:, part], invstd[:, part]
+        g, s, out = gy[:, part], invstd[:, part], gx[:, part]
+        xp.subtract(x[:, part], mean[:, part], out=out)                  # the centred input, for now
         beta_sum = g.sum(axis=_axes(g), keepdims=True)
-        gamma_sum = _channel_dot(g, c) * s
-        xp.multiply(c, s * gamma_sum / m, out=gx[:, part])             # xhat * ggamma / m
-        gx[:, part] += beta_sum / m
-        xp.subtract(g, gx[:, part], out=gx[:, part])                    # gy - (xhat * ggamma + gbeta) / m
-        gx[:, part] *= _per_channel(gamma[part], g.ndim) * s
+        gamma_sum = _channel_dot(g, out) * s
+        out *= s * gamma_sum / m                                         # xhat * ggamma / m
+        out += beta_sum / m
+        xp.subtract(g, out, out=out)                                     # gy - (xhat * ggamma + gbeta) / m
+        out *= _per_channel(gamma[part], g.ndim) * s
         gbeta[part], ggamma[part] = beta_sum.reshape(-1), gamma_sum.reshape(-1)
     kernels.over_channels(gy, differentiate, gy.shape[1])
     return gx, ggamma, gbeta
@@ -142,7 +143,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if running_var is not None:
         with no_grad():
             running_var.mul_(1 - momentum).add_(f.var.reshape(c) * x.dtype.type(m / (m - 1)), alpha=momentum)
-    f.mean = f.var = None  # only the centred input and invstd are needed by backward
+    f.var = None  # backward needs the input, the mean and invstd
     return y
 
 
