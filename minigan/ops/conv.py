@@ -29,12 +29,16 @@ def _grouped(a, groups):
 
 def _matmul(a, b):
     """Batched over groups; a single group goes straight to one 2-D product. A product over one term (the
-    input gradient of a layer with one output channel) is an outer product, which BLAS is slow at."""
+    input gradient of a layer with one output channel) is an outer product, which BLAS is slow at. An operand
+    with a zero stride (the gradient of a sum or a mean arrives broadcast) is written out first: BLAS cannot
+    read it, and NumPy's own loop for it is a hundred times slower."""
     if a.shape[2] == 1:
         return a * b                                                          # (g, m, 1) * (g, 1, k)
+    xp = get_array_module(a)
+    a, b = (xp.ascontiguousarray(m) if 0 in m.strides else m for m in (a, b))
     if a.shape[0] == 1:
         return (a[0] @ b[0])[None]
-    return get_array_module(a).matmul(a, b)
+    return xp.matmul(a, b)
 
 
 def _conv_forward(x, W, geo, size=None):

@@ -306,18 +306,18 @@ def _rectify(x, slope):
 
 
 def _rectifier_backward(gy, x, slope):
-    """gy * scale, scale = 1 where x > 0 and slope elsewhere. For 0 <= slope <= 1 the scale is
-    max(sign(x), slope): two passes, and the product a third, in place, each on every core. Under create_graph
-    the scale is a constant (its own derivative is zero) and the product an op of gy."""
+    """gy * scale, scale = 1 where x > 0 and slope elsewhere: [x > 0] made in float, scaled and shifted in place,
+    then multiplied by gy in place, each pass on every core. Under create_graph the scale is a constant (its own
+    derivative is zero) and the product an op of gy."""
     xp = backend.get_array_module(x)
-    if not 0 <= slope <= 1:
-        return gy * constant_like(xp.where(x > 0, 1, slope), gy)
     grad = xp.empty_like(x)
     recording = is_grad_enabled()
 
     def differentiate(at):
-        xp.sign(x[at], out=grad[at])
-        xp.maximum(grad[at], x.dtype.type(slope), out=grad[at])
+        xp.greater(x[at], 0, out=grad[at])           # 1 where x > 0, else 0 (nan included, as torch)
+        if slope:
+            grad[at] *= x.dtype.type(1 - slope)
+            grad[at] += x.dtype.type(slope)          # 1 where x > 0, else slope
         if not recording:
             grad[at] *= gy.data[at]
     _by_channels(x, differentiate)
