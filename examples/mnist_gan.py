@@ -114,7 +114,8 @@ def build_parser():
     source.add_argument("--channels", type=int, choices=(1, 3), default=3,
                         help="with --dataset folder: 3 for colour (default), 1 for grey")
     output = p.add_argument_group("output")
-    output.add_argument("--out", default="out", help="folder for pictures, log and checkpoint (default out)")
+    output.add_argument("--out", default="out", help="folder for pictures, log and checkpoint (default out; with "
+                                                     "--resume, the checkpoint's own folder)")
     output.add_argument("--sample-every", type=int, default=500,
                         help="write a sample grid and the checkpoint every this many steps (default 500)")
     output.add_argument("--eval-every", type=int, default=0, metavar="N",
@@ -241,6 +242,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     words = {word.split("=", 1)[0] for word in argv if word.startswith("--")}
     args.given = {a.dest for a in p._actions if words & set(a.option_strings)}   # the flags written out
+    if args.resume and "out" not in args.given:   # a resumed run goes on in its own folder unless told otherwise
+        args.out = os.path.dirname(args.resume) or "."
     problem = check_settings(args)
     if problem:
         p.error(problem)

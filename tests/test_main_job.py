@@ -258,6 +258,18 @@ def test_a_new_run_never_overwrites_another_runs_files(example, tmp_path):
     assert checkpoint.load(tmp_path / "checkpoint.npz")["step"] == 2
 
 
+def test_a_resume_without_out_goes_on_in_the_checkpoints_folder(example, tmp_path, monkeypatch):
+    run = tmp_path / "runs" / "first"
+    assert example.main(SMALL + ["--steps", "2", "--out", str(run), "--no-final-score"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert example.main(["--steps", "4", "--resume", str(run / "checkpoint.npz"), "--no-final-score"]) == 0
+    assert checkpoint.load(run / "checkpoint.npz")["step"] == 4
+    assert [row.split(",")[0] for row in (run / "log.csv").read_text().splitlines()[1:]] == ["1", "2", "3", "4"]
+    assert list(elsewhere.iterdir()) == []   # no out/ made where the command ran
+
+
 def test_a_resumed_run_killed_before_its_first_checkpoint_keeps_every_earlier_row(tmp_path):
     first = run_cli(EXAMPLE, *SMALL, "--steps", "4", "--out", str(tmp_path))
     assert first.returncode == 0, first.stderr
