@@ -70,6 +70,48 @@ def test_im2col_and_col2im_cut_over_three_threads_give_the_same_numbers(cfg, see
         numpy.testing.assert_array_equal(got, expected)
 
 
+def plain_col2im(col, size, stride, padding, dilation):
+    """col2im by its definition: a zero image, and every window added onto it in the order of the kernel offsets."""
+    c, kh, kw, out_h, out_w, n = col.shape
+    image = numpy.zeros((c, size[0] + 2 * padding[0], size[1] + 2 * padding[1], n), col.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            for y in range(out_h):
+                for x in range(out_w):
+                    image[:, y * stride[0] + i * dilation[0], x * stride[1] + j * dilation[1]] += col[:, i, j, y, x]
+    return image[:, padding[0]:padding[0] + size[0], padding[1]:padding[1] + size[1]].transpose(3, 0, 1, 2)
+
+
+@given(cfg=conv_configs(), seed=st.integers(0, 1000), dtype=st.sampled_from([numpy.float32, numpy.float64]))
+def test_col2im_adds_each_pixels_terms_in_the_order_of_the_kernel_offsets(cfg, seed, dtype):
+    """col2im gives exactly the sums of its definition, rounding included: where the kernel is a whole number of
+    strides it copies each phase's first window and adds the rest, and that must not change a bit."""
+    out_h, out_w = cfg.conv_out()
+    col = numpy.random.default_rng(seed).standard_normal((cfg.c,) + cfg.kernel + (out_h, out_w, cfg.n)).astype(dtype)
+    got = cpu_kernels.col2im(col, cfg.size, cfg.stride, cfg.padding, cfg.dilation)
+    numpy.testing.assert_array_equal(got, plain_col2im(col, cfg.size, cfg.stride, cfg.padding, cfg.dilation))
+
+
+@pytest.mark.parametrize("c, kernel, windows, size", [(8, 4, 7, 14), (3, 4, 14, 28), (5, 2, 6, 12), (4, 6, 5, 12)])
+def test_col2im_by_phase_on_the_dcgan_layers(c, kernel, windows, size):
+    """The DCGAN's shapes (4 x 4 kernels at stride 2, padding 1), a 2 x 2 and a 6 x 6 kernel at stride 2, float32."""
+    col = numpy.random.default_rng(c).standard_normal((c, kernel, kernel, windows, windows, 5)).astype(numpy.float32)
+    padding = ((windows - 1) * 2 + kernel - size) // 2
+    got = cpu_kernels.col2im(col, (size, size), (2, 2), (padding, padding), (1, 1))
+    numpy.testing.assert_array_equal(got, plain_col2im(col, (size, size), (2, 2), (padding, padding), (1, 1)))
+
+
+def test_im2col_of_a_window_as_large_as_the_image_is_the_image_itself():
+    """A 7 x 7 kernel on a 7 x 7 input (the DCGAN's last layer) has one window: its columns are the input itself,
+    read in place, whether it lives in the (c, h, w, n) layout or in (n, c, h, w)."""
+    in_layout = numpy.random.default_rng(0).standard_normal((3, 7, 7, 5)).transpose(3, 0, 1, 2)  # (n, c, h, w)
+    for x in (in_layout, numpy.ascontiguousarray(in_layout)):
+        col = cpu_kernels.im2col(x, (7, 7), (1, 1), (0, 0), (1, 1))
+        assert col.shape == (3, 7, 7, 1, 1, 5)
+        numpy.testing.assert_array_equal(col[:, :, :, 0, 0], x.transpose(1, 2, 3, 0))
+        assert numpy.shares_memory(col, x)
+
+
 @given(cfg=small_conv_configs(), seed=st.integers(0, 1000), bias=st.booleans())
 def test_conv2d_gradients_match_finite_differences(cfg, seed, bias, device):
     x, W, b = conv_inputs(cfg, seed, bias=bias)

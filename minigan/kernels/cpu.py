@@ -1,5 +1,5 @@
-"""The NumPy convolution kernels: im2col as one strided view and one copy; col2im as kh * kw strided adds;
-each split over the cores by channels.
+"""The NumPy convolution kernels: im2col as one strided view and one copy; col2im as kh * kw strided adds
+(by output phase when the kernel is a whole number of strides); each split over the cores by channels.
 
 Shape letters: n batch, c channels, h, w input height and width, kh, kw kernel, sy, sx stride,
 ph, pw padding, dy, dx dilation, out_h, out_w output height and width.
@@ -44,6 +44,10 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
     dy, dx = dilation
     out_h, out_w = out_size or (conv_out_size(h, kh, sy, ph, dy), conv_out_size(w, kw, sx, pw, dx))
     x = x.transpose(1, 2, 3, 0)                                              # (c, h, w, n), a view
+    if (out_h, out_w) == (1, 1) and (h, w) == (kh, kw) and (ph, pw) == (0, 0) and (dy, dx) == (1, 1):
+        # One window, the whole image (a 7x7 layer on a 7x7 input): the columns are x itself, viewed as
+        # (c, kh, kw, 1, 1, n), not copied. Nothing writes into columns.
+        return x.reshape(c, kh, kw, 1, 1, n)
     padded = numpy.empty((c, h + 2 * ph, w + 2 * pw, n), x.dtype) if ph or pw else x
     col = numpy.empty((c, kh, kw, out_h, out_w, n), x.dtype)
 
@@ -70,9 +74,13 @@ def col2im(col, size, stride, padding, dilation):
         padded = col.reshape(c, kh, kw, n)
         return padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
     padded = numpy.empty((c, h + 2 * ph, w + 2 * pw, n), dtype=col.dtype)   # (c, h + 2ph, w + 2pw, n)
+    by_phase = kh % sy == 0 and kw % sx == 0 and (dy, dx) == (1, 1)
 
     def add(channels):
         part, windows = padded[channels], col[channels]
+        if by_phase:
+            _add_by_phase(part, windows, sy, sx)
+            return
         part.fill(0)
         for i in range(kh):      # one strided add per kernel offset; each covers every pixel of these channels
             for j in range(kw):
@@ -80,6 +88,26 @@ def col2im(col, size, stride, padding, dilation):
                 part[:, y0:y0 + sy * out_h:sy, x0:x0 + sx * out_w:sx] += windows[:, i, j]
     on_all_cores(add, c, col.size)
     return padded[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)            # (n, c, h, w), a view
+
+
+def _add_by_phase(padded, windows, sy, sx):
+    """col2im when the kernel is a whole number of strides (the DCGAN's 4 x 4 kernels at stride 2).
+
+    The pixels of one phase, rows p, p + sy, ... and columns q, q + sx, ..., receive only the kernel offsets
+    (p + sy a, q + sx b), window (a, b) landing a rows and b columns further on within the phase. So each phase's
+    first window is copied in, its uncovered border zeroed, and the rest added: no pass to zero the whole output
+    first, and each pixel's terms still added in the order of the kernel offsets (the same sums to the bit)."""
+    _, kh, kw, out_h, out_w, _ = windows.shape
+    for p in range(sy):
+        for q in range(sx):
+            phase = padded[:, p::sy, q::sx]
+            phase[:, :out_h, :out_w] = windows[:, p, q]
+            phase[:, out_h:] = 0
+            phase[:, :out_h, out_w:] = 0
+            for a in range(kh // sy):
+                for b in range(kw // sx):
+                    if a or b:
+                        phase[:, a:a + out_h, b:b + out_w] += windows[:, p + sy * a, q + sx * b]
 
 
 _ADAM_BLOCK = 1 << 16  # numbers per block: a block's four arrays and its temporaries stay in a core's L2 cache
