@@ -9,7 +9,8 @@ penalty mixes them per sample, reads the mix, and takes the critic's gradient wi
 gradient (a second derivative through every layer), and Adam(1e-4, betas (0, 0.9)) updates the critic. The
 generator is not part of it: both libraries read the same fixed real and fake batches, and start from the
 same weights. Run in alternating blocks in one process; prints each library's median ms with the spread of
-its step times (10th to 90th percentile) and the ratio minigan / PyTorch (below 1: minigan is faster).
+its step times (10th to 90th percentile) and the ratio minigan / PyTorch (below 1: minigan is faster), then
+how minigan's step divides between its matrix products and everything else.
 """
 import argparse
 import os
@@ -22,7 +23,7 @@ import numpy
 from minigan import data, gan, optim
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import race  # noqa: E402
+from common import products_share, race  # noqa: E402
 
 LAMBDA = 10.0
 
@@ -95,6 +96,9 @@ def main():
     for name, (median, lo, hi) in spread.items():
         print(f"  {name:8s} {median:7.1f} ms  (p10-p90 {lo:.1f}-{hi:.1f})")
     print(f"  ratio minigan / pytorch: {spread['minigan'][0] / spread['pytorch'][0]:.2f}")
+    total, products = products_share(ours)
+    print(f"  minigan's step {total:.1f} ms, of which matrix products {products:.1f} ms and everything else "
+          f"{total - products:.1f} ms")
 
 
 if __name__ == "__main__":

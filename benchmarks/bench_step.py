@@ -19,14 +19,13 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 import minigan
 from minigan import data
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
-from common import matmul_peak, minigan_reference, pictures, race  # noqa: E402
+from common import matmul_peak, minigan_reference, pictures, products_share, race  # noqa: E402
 
 # --------------------------------------------------------------------------- the two contestants
 
@@ -109,33 +108,6 @@ def race_steps(batch_size, device, repeats, with_torch=True, shape=(28, 1)):
             for name, ts in times.items()}
 
 
-def products_share(batch_size, steps=20, shape=(28, 1)):
-    """(ms per step, of which ms in matrix products) of minigan's step on the CPU. Every product of the
-    reference DCGAN goes through one function, minigan.ops.conv._matmul; it is wrapped here with a clock."""
-    from minigan.ops import conv
-    step = minigan_step_fn(batch_size, "cpu", 0, *shape)
-    in_products = [0.0]
-    product = conv._matmul
-
-    def timed(a, b):
-        start = time.perf_counter()
-        result = product(a, b)
-        in_products[0] += time.perf_counter() - start
-        return result
-    for _ in range(3):
-        step()
-    conv._matmul = timed
-    try:
-        in_products[0] = 0.0
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        total = time.perf_counter() - start
-    finally:
-        conv._matmul = product
-    return 1000 * total / steps, 1000 * in_products[0] / steps
-
-
 def _sync(name):
     if name == "pytorch":
         import torch
@@ -192,7 +164,7 @@ def main():
               f"{row['minigan_gflops']:>13.0f} {share:>7} {torch_share:>15} {memory:>12}")
     if args.device == "cpu":
         for b in args.batch_sizes:
-            total, products = products_share(b, shape=shape)
+            total, products = products_share(minigan_step_fn(b, "cpu", 0, *shape))
             row = next(r for r in results if r["batch_size"] == b)
             row["products_ms"], row["outside_products_ms"] = products, total - products
             print(f"B = {b}: minigan's step {total:.1f} ms, of which matrix products {products:.1f} ms "

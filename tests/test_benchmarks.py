@@ -31,3 +31,17 @@ def test_pytorchs_players_of_other_sizes_are_twins_of_minigans(size, channels):
     assert sum(p.numel() for p in tD.parameters()) == gan.count_parameters(D)
     images = tG(torch.randn(2, 100, 1, 1))
     assert tuple(images.shape) == (2, channels, size, size) and tuple(tD(images).shape) == (2, 1, 1, 1)
+
+
+def test_the_products_share_clocks_the_products_and_puts_the_function_back():
+    """The benchmarks' division of a step: the time in matrix products is part of the step's, not zero when the
+    step makes products and zero when it makes none; the product function is restored afterwards."""
+    import minigan
+    from common import products_share
+    from minigan.ops import conv
+    product = conv._matmul
+    x, W = minigan.randn(8, 16, 14, 14), minigan.randn(32, 16, 4, 4)
+    total, products = products_share(lambda: minigan.conv2d(x, W, stride=2, padding=1), steps=3)
+    assert 0 < products <= total
+    assert products_share(lambda: (x * 2).sum(), steps=3)[1] == 0
+    assert conv._matmul is product

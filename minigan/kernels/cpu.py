@@ -96,7 +96,8 @@ def _add_by_phase(padded, windows, sy, sx):
     The pixels of one phase, rows p, p + sy, ... and columns q, q + sx, ..., receive only the kernel offsets
     (p + sy a, q + sx b), window (a, b) landing a rows and b columns further on within the phase. So each phase's
     first window is copied in, its uncovered border zeroed, and the rest added: no pass to zero the whole output
-    first, and each pixel's terms still added in the order of the kernel offsets (the same sums to the bit)."""
+    first, and each pixel's terms still added in the order of the kernel offsets, so the sums are the same to
+    the bit (only a sum of negative zeros keeps its sign, where 0 + (-0) made it +0)."""
     _, kh, kw, out_h, out_w, _ = windows.shape
     for p in range(sy):
         for q in range(sx):
