@@ -32,10 +32,13 @@ DEFAULT_EMA = 0.0
 # (benchmarks/results_quality_cpu.json, written by benchmarks/quality_vs_torch.py --device cpu).
 REFERENCE_FRECHET = 151.5
 # What defines a run: a resumed run takes these from its checkpoint (a flag may repeat them, not change them).
-# The length (--steps, --epochs), the device and the output settings may change on a resume.
+# The length (--steps, --epochs), the device and the output settings may change on a resume; left out, they too
+# are the run's own (RESUMED_UNLESS_GIVEN), so a run killed half way finishes as it was started.
 RUN_SETTINGS = ("arch", "conditional", "nz", "ngf", "ndf", "d_norm", "spectral_norm", "loss", "k", "fresh_noise",
                 "label_smoothing", "gp", "r1", "clip", "batch_size", "optimizer", "lr", "beta1", "beta2", "ema", "seed",
                 "dataset", "data", "image_size", "channels")
+RESUMED_UNLESS_GIVEN = (("steps", "epochs"), ("device",), ("sample_every",), ("eval_every",), ("eval_samples",),
+                        ("final_score",))   # each group taken from the checkpoint unless one of it is written out
 DATASETS = (*data.sources.DATASETS, "folder")   # folder: your own pictures (minigan/data/folder.py)
 # The Wasserstein losses come with their papers' settings (their Algorithm 1 each), taken for every one of
 # these flags that is not written out.
@@ -130,7 +133,7 @@ def build_parser():
                         help="start a new run in an --out that holds another run, replacing its files")
     output.add_argument("--resume", metavar="CHECKPOINT", default=None,
                         help="continue the run saved in CHECKPOINT, with its settings (only the length, the device "
-                             "and the output settings may change)")
+                             "and the output settings may change; left out, they too are the run's own)")
     output.add_argument("--dry-run", action="store_true",
                         help=f"{DRY_RUN['steps']} steps on {DRY_RUN['images']} images with batch size "
                              f"{DRY_RUN['batch_size']}: checks that everything runs")
@@ -329,7 +332,8 @@ def open_log(path, fields, resumed_step):
 
 def settings_of_the_resumed_run(args, saved):
     """Take the run-defining settings from the checkpoint's `saved` training options; a flag written out
-    that contradicts one is an error naming both values."""
+    that contradicts one is an error naming both values. The length, the device and the output settings are
+    the run's own too, unless written out (a dry run keeps its own)."""
     for name in RUN_SETTINGS:
         if name not in saved:
             continue
@@ -338,6 +342,11 @@ def settings_of_the_resumed_run(args, saved):
             sys.exit(f"error: --{name.replace('_', '-')} {getattr(args, name)} contradicts the resumed run's "
                      f"{shown(saved[name])}; a resumed run keeps its settings (leave the flag out)")
         setattr(args, name, saved[name])
+    for group in () if args.dry_run else RESUMED_UNLESS_GIVEN:
+        if not args.given & set(group):
+            for name in group:
+                if name in saved:
+                    setattr(args, name, saved[name])
 
 
 def refuse_to_overwrite(args, checkpoint_path):

@@ -356,3 +356,32 @@ def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_p
     numpy.save(tmp_path / "bad.npy", numpy.full((3, 28, 28), numpy.nan))
     result = run_cli("-m", "minigan", "eval", "--npy", str(tmp_path / "bad.npy"))
     assert result.returncode == 1 and "hold inf or nan" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_killed_half_way_and_resumed_without_flags_finishes_as_it_was_started(example, tmp_path, monkeypatch):
+    """A run of --steps 8 --sample-every 4 killed at step 6 and resumed with nothing but --resume ends at step 8,
+    sampling every 4 steps, with the same checkpoint and log as the run that was never killed (it went on to the
+    default 2,000 steps, sampling every 500, before)."""
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert example.main(SMALL + ["--steps", "8", "--out", str(straight)]) == 0
+    step = gan.train_step
+    calls = []
+
+    def killed_after_six(*args, **kwargs):
+        if len(calls) == 6:
+            raise KeyboardInterrupt   # as a kill: nothing after it runs
+        calls.append(1)
+        return step(*args, **kwargs)
+    monkeypatch.setattr(gan, "train_step", killed_after_six)
+    with pytest.raises(KeyboardInterrupt):
+        example.main(SMALL + ["--steps", "8", "--out", str(killed)])
+    monkeypatch.setattr(gan, "train_step", step)
+    assert checkpoint.load(killed / "checkpoint.npz")["step"] == 4
+    (killed / "samples_8.png").unlink(missing_ok=True)
+    assert example.main(["--resume", str(killed / "checkpoint.npz")]) == 0
+    a_state, a = _arrays(straight / "checkpoint.npz")
+    b_state, b = _arrays(killed / "checkpoint.npz")
+    assert a_state["step"] == b_state["step"] == 8
+    assert all(numpy.array_equal(a[k], b[k]) for k in a)
+    assert _losses(straight / "log.csv") == _losses(killed / "log.csv")
+    assert sorted(p.name for p in killed.glob("samples_*.png")) == ["samples_4.png", "samples_8.png"]
