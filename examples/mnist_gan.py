@@ -446,6 +446,8 @@ def train(args):
     log_file, log = open_log(os.path.join(args.out, "log.csv"), log_fields, step)
     if args.settled and not args.resume:
         print(args.settled)
+    if step >= steps:
+        print(f"nothing to train: the run is at step {step}, and this one ends at step {steps}")
     print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
           f"D {gan.count_parameters(D):,} parameters, {len(images):,} {args.dataset} images, device {args.device}")
 

@@ -337,14 +337,19 @@ def test_scores_are_refused_for_images_that_are_not_digits(example, tmp_path):
     assert result.returncode == 1 and "trained on 'fashion' images" in result.stderr
 
 
-def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_path):
+def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_path, capsys):
     (tmp_path / "a_file").write_text("x")
     with pytest.raises(SystemExit, match="^error: .*a_file"):
         example.main(SMALL + ["--steps", "1", "--out", str(tmp_path / "a_file")])
     assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path / "run")]) == 0
     ck = str(tmp_path / "run" / "checkpoint.npz")
-    # a finished run resumed into a fresh folder: nothing to train, nothing crashes
+    # a finished run resumed into a fresh folder, or to fewer steps than it has: nothing to train, said so
+    capsys.readouterr()
     assert example.main(["--steps", "2", "--out", str(tmp_path / "again"), "--resume", ck, "--no-final-score"]) == 0
+    assert example.main(["--steps", "1", "--resume", ck]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said.count("nothing to train: the run is at step 2, and this one ends at step 2") == 1
+    assert said.count("nothing to train: the run is at step 2, and this one ends at step 1") == 1
     for flags, message in ((["--n", "0"], "--n must be at least 1"),
                            (["--out", str(tmp_path / "g.txt")], "a picture's name must end in one of"),
                            (["--n", "500", "--out", str(tmp_path / "g.png")], "a picture holds at most 400"),
