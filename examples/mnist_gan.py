@@ -39,6 +39,7 @@ RUN_SETTINGS = ("arch", "conditional", "nz", "ngf", "ndf", "d_norm", "spectral_n
                 "dataset", "data", "image_size", "channels")
 RESUMED_UNLESS_GIVEN = (("steps", "epochs"), ("device",), ("sample_every",), ("eval_every",), ("eval_samples",),
                         ("final_score",))   # each group taken from the checkpoint unless one of it is written out
+SAVED_SETTINGS = RUN_SETTINGS + sum(RESUMED_UNLESS_GIVEN, ())   # what a resume may read from a checkpoint
 DATASETS = (*data.sources.DATASETS, "folder")   # folder: your own pictures (minigan/data/folder.py)
 # The Wasserstein losses come with their papers' settings (their Algorithm 1 each), taken for every one of
 # these flags that is not written out.
@@ -141,14 +142,16 @@ def build_parser():
 
 
 def check_types(args, parser):
-    """A message naming the first run setting whose value is not of its flag's kind (a checkpoint's settings
-    have not been through argparse), or None."""
+    """A message naming the first setting a checkpoint may hold whose value is not of its flag's kind (a
+    checkpoint's settings have not been through argparse), or None."""
     for action in parser._actions:
-        if action.dest not in RUN_SETTINGS:
+        if action.dest not in SAVED_SETTINGS:
             continue
         value = getattr(args, action.dest)
-        if isinstance(action, argparse._StoreTrueAction):
+        if isinstance(action, (argparse._StoreTrueAction, argparse.BooleanOptionalAction)):
             fits = type(value) is bool
+        elif value is None and action.default is None:   # a flag left out: --steps, --epochs
+            fits = True
         elif action.choices:
             fits = ((type(value) is (action.type or str) and value in action.choices)
                     or (value is None and action.default is None))

@@ -390,3 +390,22 @@ def test_a_run_killed_half_way_and_resumed_without_flags_finishes_as_it_was_star
     assert all(numpy.array_equal(a[k], b[k]) for k in a)
     assert _losses(straight / "log.csv") == _losses(killed / "log.csv")
     assert sorted(p.name for p in killed.glob("samples_*.png")) == ["samples_4.png", "samples_8.png"]
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("sample_every", "often", "sample_every is 'often', which --sample-every cannot be"),
+    ("steps", 2.5, "steps is 2.5, which --steps cannot be"),
+    ("final_score", "yes", "final_score is 'yes', which --final-score cannot be"),
+    ("device", "tpu", "device is 'tpu', which --device cannot be"),
+    ("sample_every", 0, "--sample-every must be at least 1"),
+])
+def test_a_resume_refuses_a_checkpoints_length_or_output_setting_that_no_flag_could_give(example, tmp_path, name,
+                                                                                        value, message):
+    """The length, device and output settings a resume now takes from the checkpoint are held to their flags'
+    kinds and ranges, like the run's own settings: one line naming the setting, never a traceback."""
+    assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
+    state = checkpoint.load(tmp_path / "checkpoint.npz")
+    state["config"]["training"][name] = value
+    checkpoint.save(tmp_path / "edited.npz", state)
+    with pytest.raises(SystemExit, match=f"^error: .*edited.npz: the run's setting {message}"):
+        example.main(["--out", str(tmp_path / "resumed"), "--resume", str(tmp_path / "edited.npz")])
