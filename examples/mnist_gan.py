@@ -153,8 +153,7 @@ def check_types(args, parser):
         elif value is None and action.default is None:   # a flag left out: --steps, --epochs
             fits = True
         elif action.choices:
-            fits = ((type(value) is (action.type or str) and value in action.choices)
-                    or (value is None and action.default is None))
+            fits = type(value) is (action.type or str) and value in action.choices
         elif action.type is int:
             fits = type(value) is int
         elif action.type is float:
