@@ -18,7 +18,7 @@ import os
 import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
-from minigan import gan, optim
+from minigan import flags, gan, optim
 from mixture_2d import Critic, critic_surface, sample_ring
 
 
@@ -62,13 +62,11 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="out")
     args = p.parse_args(argv)
-    for name in ("steps", "width", "batch_size"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("noise", "clip", "gp", "sigma", "lr"):
-        if not getattr(args, name) > 0:
-            p.error(f"--{name} must be positive")
-    os.makedirs(args.out, exist_ok=True)
+    problem = flags.out_of_range(args, counts=("steps", "width", "batch_size"),
+                                 positive=("noise", "clip", "gp", "sigma", "lr"))
+    if problem:
+        p.error(problem)
+    flags.make_folder(args.out)
     plt = gan.plots._matplotlib()
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.4))
     norms = {}

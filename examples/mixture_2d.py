@@ -23,7 +23,7 @@ import os
 import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
-from minigan import gan, nn, optim
+from minigan import flags, gan, nn, optim
 
 MODES = 8
 RADIUS = 1.0
@@ -138,12 +138,10 @@ def main(argv=None):
                    help="one run with this loss and its paper's settings (SETTINGS), in place of the four runs")
     p.add_argument("--out", default=os.path.join("out", "mixture_2d"))
     args = p.parse_args(argv)
-    for name in ("steps", "every", "width", "batch_size"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1")
-    if not (args.sigma > 0 and (args.lr is None or args.lr > 0)):
-        p.error("--sigma and --lr must be positive")
-    os.makedirs(args.out, exist_ok=True)
+    problem = flags.out_of_range(args, counts=("steps", "every", "width", "batch_size"), positive=("sigma", "lr"))
+    if problem:
+        p.error(problem)
+    flags.make_folder(args.out)
     plt = gan.plots._matplotlib()
     if args.loss:
         settings = SETTINGS[args.loss]

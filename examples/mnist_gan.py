@@ -21,7 +21,7 @@ import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 from tqdm import tqdm
 
-from minigan import backend, data, gan, optim
+from minigan import backend, data, flags, gan, optim
 from minigan.messages import shown
 
 DEFAULT_STEPS = {"dcgan": 2000, "mlp": 5000}   # an MLP step costs a tenth of a DCGAN step, and needs more
@@ -174,6 +174,8 @@ def check_settings(args):
         return "--steps must be at least 1"
     if args.epochs is not None and not 0 < args.epochs < math.inf:
         return f"--epochs must be a positive number, got {args.epochs}"
+    if args.seed < 0:
+        return f"--seed must be 0 or more, got {args.seed}"
     if args.eval_every < 0:
         return f"--eval-every must be 0 (never) or a number of steps, got {args.eval_every}"
     if not 0 < args.lr < math.inf:
@@ -410,7 +412,7 @@ def train(args):
         if problem:
             sys.exit(f"error: {args.resume}: the run's setting {problem}")
     minigan.manual_seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+    flags.make_folder(args.out)
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
     refuse_to_overwrite(args, checkpoint_path)
 

@@ -15,7 +15,7 @@ import os
 import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
-from minigan import gan, nn, optim
+from minigan import flags, gan, nn, optim
 
 MEAN, STD = 2.0, 0.5
 GRID = numpy.linspace(-1.5, 4.5, 400)
@@ -112,7 +112,10 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join("out", "toy_1d"))
     args = p.parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
+    problem = flags.out_of_range(args, counts=("steps", "k", "batch_size", "frame_every"), positive=("lr",))
+    if problem:
+        p.error(problem)
+    flags.make_folder(args.out)
     frames = train(args)
 
     plt = gan.plots._matplotlib()

@@ -13,7 +13,7 @@ import os
 
 import numpy
 
-from minigan import backend, data
+from minigan import backend, data, flags
 from minigan.checkpoint import CheckpointError
 
 
@@ -69,7 +69,7 @@ def write_pngs(pixels, folder):
     `folder`, sample_00000.png onwards (what other tools read); returns the first and last names. A folder
     that already holds samples is refused rather than written over."""
     from PIL import Image
-    os.makedirs(folder, exist_ok=True)
+    flags.make_folder(folder, "--png-dir")
     if glob.glob(os.path.join(glob.escape(folder), "sample_*.png")):
         raise SystemExit(f"error: {folder} already holds sample PNGs; choose another --png-dir or empty it")
     if pixels.ndim == 4:
@@ -107,6 +107,8 @@ def download(args):
     if args.dataset != "mnist":
         raise SystemExit("error: only mnist can be downloaded (with SHA-256 checks); for Fashion-MNIST place its "
                          "four IDX files in a folder and pass --data, or install Debian's dataset-fashion-mnist")
+    if args.dest:
+        flags.make_folder(args.dest, "--dest")
     folder = data.download_mnist(args.dest)
     print(f"MNIST is in {folder}; train with: python examples/mnist_gan.py --data {folder}")
 
@@ -136,8 +138,10 @@ def main(argv=None):
     from minigan.metrics.cli import add_eval_command
     add_eval_command(sub, add_generator_choice)
     args = p.parse_args(argv)
-    if getattr(args, "n", None) is not None and args.n < 1:
-        p.error("--n must be at least 1")
+    problem = flags.out_of_range(args, counts=("n",) if args.command != "download" else (),
+                                 seeds=("seed",) if args.command != "download" else ())
+    if problem:
+        p.error(problem)
     problem = check_sample_args(args) if args.command == "sample" else None
     if problem:
         p.error(problem)

@@ -66,6 +66,37 @@ def test_critic_surfaces_leave_the_clipped_critic_flat_and_the_penalized_one_ste
     assert (tmp_path / "critic_surfaces.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("name, flags, message", [
+    ("toy_1d", ["--k", "0"], "--k must be at least 1, got 0"),
+    ("toy_1d", ["--frame-every", "0"], "--frame-every must be at least 1, got 0"),
+    ("toy_1d", ["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+    ("toy_1d", ["--lr", "0"], "--lr must be a positive number, got 0.0"),
+    ("toy_1d", ["--seed", "-1"], "--seed must be 0 or more, got -1"),
+    ("mixture_2d", ["--lr", "inf"], "--lr must be a positive number, got inf"),
+    ("mixture_2d", ["--seed", "-1"], "--seed must be 0 or more, got -1"),
+    ("critic_surfaces", ["--sigma", "0"], "--sigma must be a positive number, got 0.0"),
+    ("critic_surfaces", ["--seed", "-1"], "--seed must be 0 or more, got -1"),
+])
+def test_the_toy_worlds_refuse_a_flag_out_of_range_in_one_line(name, flags, message, capsys, monkeypatch):
+    """Before, toy_1d checked no flag (--k 0 and --frame-every 0 ended in tracebacks, --batch-size 0 trained on
+    empty batches), and a negative seed was a traceback from NumPy in every example."""
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "examples"))
+    with pytest.raises(SystemExit) as stop:
+        load_example(name).main(flags)
+    assert stop.value.code == 2 and capsys.readouterr().err.splitlines()[-1].endswith(f"error: {message}")
+
+
+@pytest.mark.parametrize("name", ["toy_1d", "mixture_2d", "critic_surfaces"])
+def test_the_toy_worlds_say_in_one_line_why_their_out_folder_cannot_be_made(name, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "examples"))
+    (tmp_path / "a_file").write_text("x")
+    example = load_example(name)
+    with pytest.raises(SystemExit, match=f"^error: --out {tmp_path / 'a_file'} is a file, not a folder$"):
+        example.main(["--steps", "1", "--out", str(tmp_path / "a_file")])
+    with pytest.raises(SystemExit, match=r"^error: --out .*a_file/run: cannot make this folder \(Not a directory\)$"):
+        example.main(["--steps", "1", "--out", str(tmp_path / "a_file" / "run")])
+
+
 def test_graph_of_a_discriminator_step_shows_both_passes_through_d():
     G, D = gan.build_models(gan.default_config(ngf=4, ndf=4))
     fake = G(minigan.randn(2, 100))

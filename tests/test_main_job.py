@@ -345,8 +345,13 @@ def test_scores_are_refused_for_images_that_are_not_digits(example, tmp_path):
 
 def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_path, capsys):
     (tmp_path / "a_file").write_text("x")
-    with pytest.raises(SystemExit, match="^error: .*a_file"):
+    with pytest.raises(SystemExit, match="^error: --out .*a_file is a file, not a folder$"):
         example.main(SMALL + ["--steps", "1", "--out", str(tmp_path / "a_file")])
+    with pytest.raises(SystemExit, match=r"^error: --out .*a_file/run: cannot make this folder \(Not a directory\)$"):
+        example.main(SMALL + ["--steps", "1", "--out", str(tmp_path / "a_file" / "run")])
+    with pytest.raises(SystemExit) as stop:   # NumPy's generators take no negative seed: a traceback before
+        example.main(SMALL + ["--steps", "1", "--seed", "-1", "--out", str(tmp_path / "negative")])
+    assert stop.value.code == 2 and "--seed must be 0 or more, got -1" in capsys.readouterr().err
     assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path / "run")]) == 0
     ck = str(tmp_path / "run" / "checkpoint.npz")
     # a finished run resumed into a fresh folder, or to fewer steps than it has: nothing to train, said so
@@ -357,11 +362,14 @@ def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_p
     assert said.count("nothing to train: the run is at step 2, and this one ends at step 2") == 1
     assert said.count("nothing to train: the run is at step 2, and this one ends at step 1") == 1
     for flags, message in ((["--n", "0"], "--n must be at least 1"),
+                           (["--seed", "-1"], "--seed must be 0 or more, got -1"),
                            (["--out", str(tmp_path / "g.txt")], "a picture's name must end in one of"),
                            (["--n", "500", "--out", str(tmp_path / "g.png")], "a picture holds at most 400"),
                            (["--npy", str(tmp_path / "s")], "must end in .npy")):
         result = run_cli("-m", "minigan", "sample", "--checkpoint", ck, *flags)
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, flags
+    result = run_cli("-m", "minigan", "sample", "--checkpoint", ck, "--png-dir", str(tmp_path / "a_file"))
+    assert result.returncode == 1 and result.stderr == f"error: --png-dir {tmp_path / 'a_file'} is a file, not a folder\n"
     result = run_cli("-m", "minigan", "eval", "--checkpoint", ck, "--n", "0")
     assert result.returncode == 2 and "--n must be at least 1" in result.stderr
     numpy.save(tmp_path / "bad.npy", numpy.full((3, 28, 28), numpy.nan))

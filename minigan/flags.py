@@ -1,0 +1,38 @@
+"""What every command line (the examples, `python -m minigan`) checks of its flags before it starts: each
+refusal is one line that names the flag and the value, never a traceback from deep inside a run."""
+import math
+import os
+import sys
+
+
+def name(dest):
+    """The flag of an argparse destination: batch_size -> --batch-size."""
+    return "--" + dest.replace("_", "-")
+
+
+def out_of_range(args, counts=(), positive=(), seeds=("seed",)):
+    """A message naming the first flag of `args` out of its range, or None. `counts` must be at least 1,
+    `positive` finite and above 0 (for both, None is a flag left to its default), and seeds 0 or more (NumPy's
+    generators take no negative seed)."""
+    for dest in counts:
+        value = getattr(args, dest)
+        if value is not None and value < 1:
+            return f"{name(dest)} must be at least 1, got {value}"
+    for dest in positive:
+        value = getattr(args, dest)
+        if value is not None and not 0 < value < math.inf:
+            return f"{name(dest)} must be a positive number, got {value}"
+    for dest in seeds:
+        if getattr(args, dest) < 0:
+            return f"{name(dest)} must be 0 or more, got {getattr(args, dest)}"
+    return None
+
+
+def make_folder(path, flag="--out"):
+    """Make the output folder `path` (and its parents), or exit with one line saying why it cannot be made."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        sys.exit(f"error: {flag} {path} is a file, not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        sys.exit(f"error: {flag} {path}: cannot make this folder ({error.strerror or error})")
