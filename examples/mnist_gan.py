@@ -266,19 +266,21 @@ def parse_args(argv=None):
 
 
 def load_data(args):
+    """(images, labels, the names of the classes the labels number)."""
     try:
         if args.dataset == "folder":
             images, labels, classes = data.load_folder(args.data, args.image_size, args.channels)
-            if args.conditional and len(classes) > gan.models.NUM_CLASSES:
-                sys.exit(f"error: --conditional: {args.data} has {len(classes)} classes (sub-folders); the "
-                         f"conditional players take at most {gan.models.NUM_CLASSES}")
+            if args.conditional and not 2 <= len(classes) <= gan.models.NUM_CLASSES:
+                sys.exit(f"error: --conditional: {args.data} holds {len(classes)} class(es) of pictures; the "
+                         f"conditional players take 2 to {gan.models.NUM_CLASSES}, one sub-folder each")
         else:
             images, labels = data.load(args.dataset, args.data)
+            classes = [str(label) for label in range(gan.models.NUM_CLASSES)]
     except (data.DataNotFound, data.IDXError, ValueError) as error:
         sys.exit(f"error: {error}")
     if args.dry_run:
         images, labels = images[:DRY_RUN["images"]], labels[:DRY_RUN["images"]]
-    return images, labels
+    return images, labels, classes
 
 
 def total_steps(args, batches):
@@ -365,11 +367,11 @@ def refuse_to_overwrite(args, checkpoint_path):
 EVAL_FIELDS = ["step", "samples", "frechet_distance", "inception_score", "modes", "class_kl", "near_duplicates"]
 
 
-def evaluate(evaluator, G, args, step, samples):
+def evaluate(evaluator, G, config, args, step, samples):
     """Score `samples` images from G (eval-mode batch norm, noise from its own seeded generator, so the
     training run's random stream is untouched)."""
     z = numpy.random.default_rng([args.seed, 2, step]).standard_normal((samples, args.nz))
-    labels = numpy.arange(samples) % 10 if args.conditional else None
+    labels = gan.class_labels(samples, config)
     return evaluator.score(gan.generate(G, z, labels, args.device))
 
 
@@ -379,12 +381,13 @@ def make_optimizer(model, args):
     return optim.Adam(model.parameters(), lr=args.lr, betas=(args.beta1, args.beta2))
 
 
-def judged_generator(G, averaged, args, step):
+def judged_generator(G, averaged, config, args, step):
     """The generator that grids, scores and sampling use: the averaged one when the run keeps it, with batch
     norm statistics recomputed through it (see minigan/gan/averaging.py), else G itself."""
     if averaged is None:
         return G
-    return averaged.with_statistics(args.nz, [args.seed, 3, step], conditional=args.conditional)
+    return averaged.with_statistics(args.nz, [args.seed, 3, step],
+                                    classes=config["classes"] if config["conditional"] else 0)
 
 
 def main(argv=None):
@@ -416,11 +419,12 @@ def train(args):
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
     refuse_to_overwrite(args, checkpoint_path)
 
-    images, labels = load_data(args)
+    images, labels, classes = load_data(args)
     if args.batch_size > len(images):
         sys.exit(f"error: --batch-size {args.batch_size} is more than the {len(images):,} images there are")
     config = gan.default_config(arch=args.arch, nz=args.nz, ngf=args.ngf, ndf=args.ndf, image_size=images.shape[-1],
                                 channels=1 if images.ndim == 3 else images.shape[1], conditional=args.conditional,
+                                classes=len(classes) if args.conditional else gan.models.NUM_CLASSES,
                                 d_norm=args.d_norm, spectral_norm=args.spectral_norm)
     config["training"] = {k: v for k, v in vars(args).items()
                           if k not in ("resume", "out", "force", "given", "settled")}
@@ -429,10 +433,10 @@ def train(args):
     D.to(args.device)
     opt_G, opt_D = make_optimizer(G, args), make_optimizer(D, args)   # one optimizer per player
     batches = data.Batches(images, labels, args.batch_size, seed=args.seed, device=args.device)
-    # The same z for every grid; a conditional grid has one column per digit.
-    grid_size, grid_columns = (100, 10) if args.conditional else (64, 8)
+    # The same z for every grid; a conditional grid has one column per class (digit), ten rows.
+    grid_size, grid_columns = (10 * len(classes), len(classes)) if args.conditional else (64, 8)
     fixed_z = numpy.random.default_rng([args.seed, 1]).standard_normal((grid_size, args.nz))
-    fixed_labels = numpy.arange(grid_size) % 10 if args.conditional else None
+    fixed_labels = gan.class_labels(grid_size, config)
     noise = lambda n: gan.sample_noise(n, args.nz, args.device)  # noqa: E731
     averaged = None
     if args.ema:
@@ -454,6 +458,9 @@ def train(args):
         print(f"nothing to train: the run is at step {step}, and this one ends at step {steps}")
     print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
           f"D {gan.count_parameters(D):,} parameters, {len(images):,} {args.dataset} images, device {args.device}")
+    if args.conditional and args.dataset == "folder":   # which label is which sub-folder
+        print("classes (the grid's columns, and sample's --label): "
+              + ", ".join(f"{i} {name or '(the pictures directly in the folder)'}" for i, name in enumerate(classes)))
 
     evaluator, eval_log = None, None
     if args.eval_every:
@@ -476,7 +483,8 @@ def train(args):
             log_file.flush()
             progress.update(step, figures)
             if evaluator and step % args.eval_every == 0:
-                scores = evaluate(evaluator, judged_generator(G, averaged, args, step), args, step, args.eval_samples)
+                judged = judged_generator(G, averaged, config, args, step)
+                scores = evaluate(evaluator, judged, config, args, step, args.eval_samples)
                 eval_log.writerow({k: getattr(scores, k) if k != "step" else step for k in EVAL_FIELDS})
                 eval_file.flush()
                 if scores.collapsed():
@@ -485,7 +493,7 @@ def train(args):
             if step % args.sample_every == 0 or step == steps:
                 # the fixed noise batch with batch norm in eval mode, as PNG grids: the judged G, and the raw G
                 # beside it when the run averages
-                grids = {f"samples_{step}.png": judged_generator(G, averaged, args, step)}
+                grids = {f"samples_{step}.png": judged_generator(G, averaged, config, args, step)}
                 if averaged:
                     grids[f"samples_raw_{step}.png"] = G
                 for name, generator in grids.items():
@@ -517,7 +525,7 @@ def train(args):
     if args.final_score and args.dataset == "mnist":
         from minigan.metrics import Evaluator
         which = "averaged" if averaged else "raw"
-        scores = evaluate(Evaluator(), judged_generator(G, averaged, args, step), args, step, 10_000)
+        scores = evaluate(Evaluator(), judged_generator(G, averaged, config, args, step), config, args, step, 10_000)
         print(f"scores of the {which} generator at step {step}, 10,000 samples: Frechet distance "
               f"{scores.frechet_distance:.1f} (PyTorch's reference recipe after 2,000 steps: {REFERENCE_FRECHET}), "
               f"inception score {scores.inception_score:.2f}, {scores.modes} of 10 digits")

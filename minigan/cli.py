@@ -29,23 +29,24 @@ def slerp(a, b, t):
 
 
 def sample(args):
-    from minigan.gan import generate, load_generator, save_grid, to_pixels
+    from minigan.gan import class_labels, generate, load_generator, save_grid, to_pixels
     backend.check_device(args.device)
     G, config, _ = load_generator(args.checkpoint, args.device, args.generator)
     rng = numpy.random.default_rng(args.seed)
     nz = config["nz"]
     if args.label is not None and not config["conditional"]:
         raise SystemExit("error: --label needs a conditional model; this checkpoint's model is not conditional")
-    if args.label is not None and not 0 <= args.label < 10:
-        raise SystemExit(f"error: --label must be a digit 0-9, got {args.label}")
+    classes = config["classes"]
+    if args.label is not None and not 0 <= args.label < classes:
+        raise SystemExit(f"error: --label must be one of the model's classes 0-{classes - 1}, got {args.label}")
     if args.interpolate:
         rows, steps = max(1, args.n // 10), 10
         ends = rng.standard_normal((2, rows, 1, nz))
         z = slerp(ends[0], ends[1], numpy.linspace(0, 1, steps)[None, :, None]).reshape(-1, nz)
-        labels = numpy.repeat(numpy.arange(rows) % 10, steps) if config["conditional"] else None
+        labels = numpy.repeat(class_labels(rows, config), steps) if config["conditional"] else None
     else:
         z = rng.standard_normal((args.n, nz))
-        labels = (numpy.arange(args.n) % 10) if config["conditional"] else None
+        labels = class_labels(args.n, config)
     if labels is not None and args.label is not None:
         labels = numpy.full(len(z), args.label)
     images = generate(G, z, labels, args.device)
@@ -59,7 +60,8 @@ def sample(args):
         wrote.append(f"{len(images)} PNGs in {args.png_dir} ({first} to {last})")
     if args.out or not (args.npy or args.png_dir):
         path = args.out or "samples.png"
-        save_grid(images[:GRID_MOST], path, nrow=10 if args.interpolate or config["conditional"] else None)
+        columns = 10 if args.interpolate else classes if config["conditional"] else None   # a class a column
+        save_grid(images[:GRID_MOST], path, nrow=columns)
         wrote.append(path + (f" (the first {GRID_MOST} images)" if len(images) > GRID_MOST else ""))
     print("wrote " + ", ".join(wrote))
 

@@ -70,6 +70,22 @@ def test_batch_norm_statistics_are_recomputed_as_plain_averages_over_the_batches
     numpy.testing.assert_allclose(norm.running_var.numpy(), numpy.mean(variances, 0), rtol=1e-4, atol=1e-6)
 
 
+def test_the_statistics_of_a_conditional_generator_come_from_the_classes_it_was_trained_on():
+    """A folder of three classes trains labels 0-2 only; the statistics came from all ten labels before."""
+    G = gan.DCGANGenerator(nz=5, ngf=2, conditional=True)
+    seen = []
+    original = G.forward
+    G.forward = lambda z, labels: (seen.append(labels.numpy()), original(z, labels))[1]
+    gan.recompute_batch_norm(G, 5, seed=7, batches=2, batch_size=8, classes=3)
+    assert [list(labels) for labels in seen] == [[0, 1, 2, 0, 1, 2, 0, 1]] * 2
+    config = gan.default_config(conditional=True, classes=3)
+    assert list(gan.class_labels(7, config)) == [0, 1, 2, 0, 1, 2, 0]
+    assert gan.class_labels(7, gan.default_config()) is None
+    for classes in (1, 11, 2.0, True):
+        with pytest.raises(ValueError, match=f"classes must be a whole number from 2 to 10, got {classes!r}"):
+            gan.build_models(gan.default_config(classes=classes))
+
+
 def _figures(path):
     with open(path) as f:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]

@@ -2,6 +2,7 @@
 corrupt file; centre-cropping; the cache beside the pictures and what makes it stale; the errors."""
 import importlib.util
 import os
+import shutil
 import time
 
 import numpy
@@ -130,19 +131,37 @@ def test_the_main_job_trains_on_a_folder_in_colour_and_samples_it(example, tmp_p
     flags = ["--dataset", "folder", "--data", str(shapes), "--image-size", "32", "--conditional"]
     assert example.main(SMALL + flags + ["--steps", "4", "--out", str(tmp_path / "run")]) == 0
     state = checkpoint.load(tmp_path / "run" / "checkpoint.npz")
-    assert (state["config"]["image_size"], state["config"]["channels"]) == (32, 3)
+    assert (state["config"]["image_size"], state["config"]["channels"], state["config"]["classes"]) == (32, 3, 3)
     grid = matplotlib.image.imread(tmp_path / "run" / "samples_4.png")
-    assert grid.ndim == 3 and grid.shape[2] in (3, 4)   # a colour picture (RGB or RGBA), 10 x 10 images
-    assert grid.shape[:2] == gan.tile(numpy.zeros((100, 3, 32, 32)), 10).shape[:2]
+    assert grid.ndim == 3 and grid.shape[2] in (3, 4)   # a colour picture (RGB or RGBA)
+    # one column per class (three sub-folders), ten rows: before, ten columns of which seven were classes the
+    # players never saw
+    assert grid.shape[:2] == gan.tile(numpy.zeros((30, 3, 32, 32)), 3).shape[:2]
     result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"), "--n", "4",
                      "--png-dir", str(tmp_path / "pngs"))
     assert result.returncode == 0, result.stderr
+    result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"),
+                     "--label", "3")
+    assert result.returncode == 1 and "--label must be one of the model's classes 0-2, got 3" in result.stderr
     with Image.open(tmp_path / "pngs" / "sample_00000.png") as image:
         assert image.mode == "RGB" and image.size == (32, 32)
     scored = run_cli("-m", "minigan", "eval", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"))
     assert scored.returncode != 0 and "trained on 'folder' images" in scored.stderr
     (tmp_path / "resume").mkdir()
     check_resuming_is_exact(example, tmp_path / "resume", flags)
+
+
+def test_a_conditional_run_names_its_classes_and_needs_two_of_them(example, tmp_path, shapes, capsys):
+    from tests.test_main_job import SMALL
+    flags = SMALL + ["--dataset", "folder", "--image-size", "32", "--conditional", "--steps", "1"]
+    assert example.main(flags + ["--data", str(shapes), "--out", str(tmp_path / "run")]) == 0
+    assert "classes (the grid's columns, and sample's --label): 0 circles, 1 squares, 2 triangles" in \
+        capsys.readouterr().out.splitlines()
+    shutil.copytree(shapes / "circles", tmp_path / "only_circles" / "circles")
+    for folder in (shapes / "circles", tmp_path / "only_circles"):   # one class: no sub-folders, or only one
+        with pytest.raises(SystemExit, match=f"^error: --conditional: {folder} holds 1 class\\(es\\) of pictures; "
+                                             "the conditional players take 2 to 10, one sub-folder each$"):
+            example.main(flags + ["--data", str(folder), "--out", str(tmp_path / "one")])
 
 
 def test_folder_settings_that_make_no_sense_are_refused(example, tmp_path, shapes, capsys):

@@ -48,11 +48,11 @@ class AveragedGenerator:
                 p_avg.mark_modified()
         self.updates += 1
 
-    def with_statistics(self, nz, seed, conditional=False):
+    def with_statistics(self, nz, seed, classes=0):
         """The averaged model, its batch-norm statistics recomputed (`recompute_batch_norm`) unless its weights
         have not moved since they last were: a grid and a score at the same step share one recomputation."""
         if self._statistics_at != self.updates:
-            recompute_batch_norm(self.average, nz, seed, conditional=conditional)
+            recompute_batch_norm(self.average, nz, seed, classes=classes)
             self._statistics_at = self.updates
         return self.average
 
@@ -81,10 +81,12 @@ class AveragedGenerator:
         self._statistics_at = None
 
 
-def recompute_batch_norm(G, nz, seed, batches=16, batch_size=64, conditional=False):
+def recompute_batch_norm(G, nz, seed, batches=16, batch_size=64, classes=0):
     """Set the running statistics of G's batch norms to the plain average of the batch statistics over
     `batches` noise batches drawn through G in training mode. The noise comes from its own generator
-    (seeded by `seed`), so the training run's random stream is untouched. G is left in eval mode."""
+    (seeded by `seed`), so the training run's random stream is untouched. G is left in eval mode.
+    classes: for a conditional G, the number of classes it was trained on, whose labels the batches cycle
+    through (the statistics of labels it never saw would be no statistics of its samples); 0: unconditional."""
     norms = [m for m in G.modules() if isinstance(m, (BatchNorm1d, BatchNorm2d)) and m.track_running_stats]
     if not norms:
         return G
@@ -98,7 +100,7 @@ def recompute_batch_norm(G, nz, seed, batches=16, batch_size=64, conditional=Fal
                 for m in norms:
                     m.momentum = 1 / (i + 1)   # the first batch replaces the statistics; batch i weighs 1 / (i + 1)
                 z = tensor(rng.standard_normal((batch_size, nz)).astype(numpy.float32), device=device)
-                labels = tensor(numpy.arange(batch_size) % 10, device=device) if conditional else None
+                labels = tensor(numpy.arange(batch_size) % classes, device=device) if classes else None
                 G(z, labels)
     finally:
         for m, momentum in zip(norms, momenta):

@@ -7,9 +7,14 @@ shape (n,). The logit is returned raw: the losses take log-sigmoids through soft
 Conditional models (Mirza and Osindero, 2014) embed the label and join it to the generator's noise, and to the
 discriminator's input (for the DCGAN as one extra image-sized channel).
 
-`config` holds what builds a model, so a checkpoint can rebuild its players (`build_models`).
+`config` holds what builds a model, so a checkpoint can rebuild its players (`build_models`). Its `classes`
+is how many of the NUM_CLASSES labels a conditional model was trained on (a folder of pictures may have fewer
+classes than the ten digits): samples drawn for every class cycle through those only (`class_labels`). An
+unconditional model reads no label; its `classes` stays NUM_CLASSES.
 """
 import math
+
+import numpy
 
 from minigan import nn, ops
 from minigan.messages import shown
@@ -201,7 +206,7 @@ DEFAULT_D_NORM = {"dcgan": "batch", "mlp": "none"}
 def default_config(**overrides):
     """The settings that build a pair of players; d_norm defaults to the architecture's own."""
     config = {"arch": "dcgan", "nz": 100, "ngf": 64, "ndf": 64, "image_size": 28, "channels": 1,
-              "conditional": False, "d_norm": None, "spectral_norm": False}
+              "conditional": False, "classes": NUM_CLASSES, "d_norm": None, "spectral_norm": False}
     unknown = set(overrides) - set(config)
     if unknown:
         raise ValueError(f"unknown model settings {sorted(unknown)}")
@@ -210,14 +215,15 @@ def default_config(**overrides):
 
 
 LIMITS = {"nz": 1024, "ngf": 512, "ndf": 512}   # widths past these are no model of this project's, only a memory sink
-LATER_SETTINGS = ("d_norm", "spectral_norm")     # absent from the checkpoints of earlier versions
+LATER_SETTINGS = ("d_norm", "spectral_norm", "classes")   # absent from the checkpoints of earlier versions
 
 
 def complete_config(config):
     """`config` with the settings added since a checkpoint was written filled in with the values that
-    earlier version built (the architecture's own normalization, no spectral norm)."""
+    earlier version built (the architecture's own normalization, no spectral norm, all ten classes)."""
     config = dict(config)
     config.setdefault("spectral_norm", False)
+    config.setdefault("classes", NUM_CLASSES)
     if config.get("d_norm") is None:
         config["d_norm"] = DEFAULT_D_NORM.get(config.get("arch"))
     return config
@@ -244,10 +250,19 @@ def check_config(config):
         raise ValueError(f"channels must be 1 or 3, got {shown(config['channels'])}")
     if type(config["conditional"]) is not bool:
         raise ValueError(f"conditional must be true or false, got {shown(config['conditional'])}")
+    classes = config.get("classes", NUM_CLASSES)
+    if type(classes) is not int or not 2 <= classes <= NUM_CLASSES:
+        raise ValueError(f"classes must be a whole number from 2 to {NUM_CLASSES}, got {shown(classes)}")
     if config.get("d_norm") is not None and config["d_norm"] not in D_NORMS:
         raise ValueError(f"d_norm must be one of {D_NORMS}, got {shown(config['d_norm'])}")
     if type(config.get("spectral_norm", False)) is not bool:
         raise ValueError(f"spectral_norm must be true or false, got {shown(config['spectral_norm'])}")
+
+
+def class_labels(n, config):
+    """Labels for n samples of the model `config` describes, cycling through the classes it was trained on
+    (0, 1, ..., classes - 1, 0, ...); None for an unconditional model."""
+    return numpy.arange(n) % complete_config(config)["classes"] if config["conditional"] else None
 
 
 def build_models(config):

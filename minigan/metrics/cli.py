@@ -21,7 +21,7 @@ def add_eval_command(subparsers, add_generator_choice):
 
 
 def run_eval(args):
-    from minigan.gan import generate, load_generator
+    from minigan.gan import class_labels, generate, load_generator
     from minigan.metrics.evaluate import DEFAULT_SAMPLES, Evaluator, report
     evaluator = Evaluator()
     per_class = None
@@ -35,7 +35,7 @@ def run_eval(args):
         print(f"scoring the {which} generator of {args.checkpoint}")
         n = args.n or DEFAULT_SAMPLES
         z = numpy.random.default_rng(args.seed).standard_normal((n, config["nz"]))
-        labels = numpy.arange(n) % 10 if config["conditional"] else None
+        labels = class_labels(n, config)
         images = generate(G, z, labels, args.device)
         if labels is not None:
             per_class = evaluator.class_accuracy(images, labels)
