@@ -392,9 +392,13 @@ def judged_generator(G, averaged, config, args, step):
 
 def main(argv=None):
     args = parse_args(argv)
+    flags.make_folder(args.out)
     try:
-        return train(args)
-    except OSError as error:   # a read-only or full disk, an --out that is a file: said in one line
+        with gan.claim_folder(args.out):   # a second run into this folder, while this one trains, is refused
+            return train(args)
+    except gan.FolderInUse as error:
+        sys.exit(f"error: {error}")
+    except OSError as error:   # a read-only or full disk: said in one line
         sys.exit(f"error: {error}")
 
 
@@ -415,7 +419,6 @@ def train(args):
         if problem:
             sys.exit(f"error: {args.resume}: the run's setting {problem}")
     minigan.manual_seed(args.seed)
-    flags.make_folder(args.out)
     checkpoint_path = os.path.join(args.out, "checkpoint.npz")
     refuse_to_overwrite(args, checkpoint_path)
 

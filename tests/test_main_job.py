@@ -401,6 +401,29 @@ def test_a_run_killed_half_way_and_resumed_without_flags_finishes_as_it_was_star
     assert sorted(p.name for p in killed.glob("samples_*.png")) == ["samples_4.png", "samples_8.png"]
 
 
+def test_a_second_run_into_a_folder_that_a_run_is_writing_is_refused(example, tmp_path):
+    """Two resumes of one run at once wrote over each other's log, and one died saving its checkpoint with a
+    'No such file' about the other's temporary file; a --force run would have replaced a run still training."""
+    assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
+    before = (tmp_path / "log.csv").read_bytes(), (tmp_path / "checkpoint.npz").read_bytes()
+    with gan.claim_folder(str(tmp_path)):   # as the first run holds it while it trains
+        for flags in (["--resume", str(tmp_path / "checkpoint.npz"), "--steps", "4"],
+                      SMALL + ["--steps", "2", "--force", "--out", str(tmp_path)]):
+            with pytest.raises(SystemExit, match=f"^error: {tmp_path}: another run is writing into it right now"):
+                example.main(flags)
+    assert ((tmp_path / "log.csv").read_bytes(), (tmp_path / "checkpoint.npz").read_bytes()) == before
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from minigan import gan\n"
+                               "with gan.claim_folder(sys.argv[1]): print('held', flush=True); time.sleep(60)",
+                               str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert holder.stdout.readline() == "held\n"
+    with pytest.raises(gan.FolderInUse):   # held by another process
+        with gan.claim_folder(str(tmp_path)):
+            pass
+    holder.kill()   # a run killed outright leaves nothing that refuses the next
+    holder.wait()
+    assert example.main(["--resume", str(tmp_path / "checkpoint.npz"), "--steps", "4"]) == 0
+
+
 @pytest.mark.parametrize("name, value, message", [
     ("sample_every", "often", "sample_every is 'often', which --sample-every cannot be"),
     ("steps", 2.5, "steps is 2.5, which --steps cannot be"),

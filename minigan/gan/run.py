@@ -3,8 +3,11 @@
 A run checkpoint holds: both players and both optimizers, the step, the random generator's state, the batch
 iterator's position, the config (model settings and training options) and, when the run keeps one, the
 averaged generator ("G_avg"). Resuming restores all of it, so a run stopped and resumed makes the same
-updates, bit for bit, as one that never stopped.
+updates, bit for bit, as one that never stopped. One run at a time writes into a folder (`claim_folder`).
 """
+import contextlib
+import os
+
 import numpy
 
 from minigan import backend, checkpoint
@@ -108,3 +111,31 @@ def load_generator(path, device="cpu", which=None):
     _refuse_non_finite(path, state, "G")
     checkpoint.restore(path, state, G=G)
     return G.to(device).eval(), config, which
+
+
+class FolderInUse(RuntimeError):
+    """Another run is writing into the folder."""
+
+
+@contextlib.contextmanager
+def claim_folder(folder):
+    """Hold `folder` for one run: inside the block, a second claim on it, from this process or any other,
+    raises FolderInUse, rather than letting two runs write over each other's log and checkpoint. The hold is
+    the operating system's lock on the folder (flock), so it ends with the block or with the process, however
+    that ends: a killed run leaves nothing behind that would refuse the next. Without flock (Windows), nothing
+    is held."""
+    try:
+        import fcntl
+    except ImportError:
+        yield folder
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderInUse(f"{folder}: another run is writing into it right now; wait for it to end, or choose "
+                              "another --out") from None
+        yield folder
+    finally:
+        os.close(handle)
