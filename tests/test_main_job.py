@@ -424,6 +424,16 @@ def test_a_second_run_into_a_folder_that_a_run_is_writing_is_refused(example, tm
     assert example.main(["--resume", str(tmp_path / "checkpoint.npz"), "--steps", "4"]) == 0
 
 
+def test_a_file_system_without_locks_still_trains(example, tmp_path, monkeypatch):
+    import errno
+    import fcntl
+
+    def no_locks(handle, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    assert example.main(SMALL + ["--steps", "1", "--out", str(tmp_path)]) == 0
+
+
 @pytest.mark.parametrize("name, value, message", [
     ("sample_every", "often", "sample_every is 'often', which --sample-every cannot be"),
     ("steps", 2.5, "steps is 2.5, which --steps cannot be"),

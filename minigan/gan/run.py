@@ -122,8 +122,8 @@ def claim_folder(folder):
     """Hold `folder` for one run: inside the block, a second claim on it, from this process or any other,
     raises FolderInUse, rather than letting two runs write over each other's log and checkpoint. The hold is
     the operating system's lock on the folder (flock), so it ends with the block or with the process, however
-    that ends: a killed run leaves nothing behind that would refuse the next. Without flock (Windows), nothing
-    is held."""
+    that ends: a killed run leaves nothing behind that would refuse the next. Without flock (Windows, or a file
+    system that keeps no locks), nothing is held."""
     try:
         import fcntl
     except ImportError:
@@ -136,6 +136,8 @@ def claim_folder(folder):
         except BlockingIOError:
             raise FolderInUse(f"{folder}: another run is writing into it right now; wait for it to end, or choose "
                               "another --out") from None
+        except OSError:   # a file system that keeps no locks (some network mounts): nothing is held
+            pass
         yield folder
     finally:
         os.close(handle)
