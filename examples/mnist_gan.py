@@ -398,6 +398,8 @@ def main(argv=None):
             return train(args)
     except gan.FolderInUse as error:
         sys.exit(f"error: {error}")
+    except KeyboardInterrupt:   # a second Ctrl-C in the training loop, or one before or after it
+        sys.exit(f"interrupted; {args.out} holds the run's last checkpoint, if it had written one")
     except OSError as error:   # a read-only or full disk: said in one line
         sys.exit(f"error: {error}")
 
@@ -473,47 +475,56 @@ def train(args):
 
     start = time.perf_counter()
     progress = Progress(steps, step)
-    try:
-        while step < steps:
-            figures = gan.train_step(G, D, opt_G, opt_D, batches, noise, args.k, loss, args.label_smoothing,
-                                     args.conditional, args.fresh_noise, gp=args.gp, r1=args.r1,
-                                     clip=args.clip)   # Algorithm 1: see gan/training.py
-            if averaged:
-                averaged.update()
-            step += 1
-            figures = gan.to_numbers(figures, step)   # stops the run on a non-finite loss
-            log.writerow({"step": step, **figures, "seconds": round(time.perf_counter() - start, 3)})
-            log_file.flush()
-            progress.update(step, figures)
-            if evaluator and step % args.eval_every == 0:
-                judged = judged_generator(G, averaged, config, args, step)
-                scores = evaluate(evaluator, judged, config, args, step, args.eval_samples)
-                eval_log.writerow({k: getattr(scores, k) if k != "step" else step for k in EVAL_FIELDS})
-                eval_file.flush()
-                if scores.collapsed():
-                    progress.write(f"warning: step {step}: mode collapse? only {scores.modes} of 10 digits hold 2% "
-                                   f"of the samples (class histogram {scores.histogram})")
-            if step % args.sample_every == 0 or step == steps:
-                # the fixed noise batch with batch norm in eval mode, as PNG grids: the judged G, and the raw G
-                # beside it when the run averages
-                grids = {f"samples_{step}.png": judged_generator(G, averaged, config, args, step)}
+    with gan.StopRequests(progress.write) as stop:   # Ctrl-C or kill: the run stops between two steps, saved
+        try:
+            while step < steps and not stop.requested:
+                figures = gan.train_step(G, D, opt_G, opt_D, batches, noise, args.k, loss, args.label_smoothing,
+                                         args.conditional, args.fresh_noise, gp=args.gp, r1=args.r1,
+                                         clip=args.clip)   # Algorithm 1: see gan/training.py
                 if averaged:
-                    grids[f"samples_raw_{step}.png"] = G
-                for name, generator in grids.items():
-                    gan.save_grid(gan.generate(generator, fixed_z, fixed_labels, args.device),
-                                  os.path.join(args.out, name), nrow=grid_columns)
-                gan.check_finite(step, G=G, D=D)   # a checkpoint is written only of a run that is still whole
-                gan.save_run(checkpoint_path, G, D, opt_G, opt_D, step, batches, config, averaged)
-    except gan.TrainingDiverged as error:
-        progress.close()
-        log_file.close()
-        if evaluator:
-            eval_file.close()
-        print(f"error: {error}. The last good checkpoint is {checkpoint_path}"
-              if os.path.exists(checkpoint_path) else f"error: {error}", file=sys.stderr)
-        return 1
+                    averaged.update()
+                step += 1
+                figures = gan.to_numbers(figures, step)   # stops the run on a non-finite loss
+                log.writerow({"step": step, **figures, "seconds": round(time.perf_counter() - start, 3)})
+                log_file.flush()
+                progress.update(step, figures)
+                if evaluator and step % args.eval_every == 0:
+                    judged = judged_generator(G, averaged, config, args, step)
+                    scores = evaluate(evaluator, judged, config, args, step, args.eval_samples)
+                    eval_log.writerow({k: getattr(scores, k) if k != "step" else step for k in EVAL_FIELDS})
+                    eval_file.flush()
+                    if scores.collapsed():
+                        progress.write(f"warning: step {step}: mode collapse? only {scores.modes} of 10 digits hold 2% "
+                                       f"of the samples (class histogram {scores.histogram})")
+                sampling = step % args.sample_every == 0 or step == steps
+                if sampling:
+                    # the fixed noise batch with batch norm in eval mode, as PNG grids: the judged G, and the raw G
+                    # beside it when the run averages
+                    grids = {f"samples_{step}.png": judged_generator(G, averaged, config, args, step)}
+                    if averaged:
+                        grids[f"samples_raw_{step}.png"] = G
+                    for name, generator in grids.items():
+                        gan.save_grid(gan.generate(generator, fixed_z, fixed_labels, args.device),
+                                      os.path.join(args.out, name), nrow=grid_columns)
+                if sampling or stop.requested:   # a run asked to stop keeps the step it stops at
+                    gan.check_finite(step, G=G, D=D)   # a checkpoint is written only of a run that is still whole
+                    gan.save_run(checkpoint_path, G, D, opt_G, opt_D, step, batches, config, averaged)
+        except gan.TrainingDiverged as error:
+            progress.close()
+            log_file.close()
+            if evaluator:
+                eval_file.close()
+            print(f"error: {error}. The last good checkpoint is {checkpoint_path}"
+                  if os.path.exists(checkpoint_path) else f"error: {error}", file=sys.stderr)
+            return 1
     progress.close()
     log_file.close()
+    if stop.requested:
+        if evaluator:
+            eval_file.close()
+        print(f"stopped at step {step} of {steps} ({stop.requested.name}); {checkpoint_path} holds it: go on with "
+              f"python examples/mnist_gan.py --resume {checkpoint_path}", file=sys.stderr)
+        return 128 + stop.requested.value   # as a shell reports a program its signal stopped
     eval_rows = []
     if evaluator:
         eval_file.close()

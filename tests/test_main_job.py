@@ -1,6 +1,7 @@
 """examples/mnist_gan.py end to end, exact resumption, the NaN guard, and `python -m minigan sample`."""
 import csv
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -377,6 +378,67 @@ def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_p
     assert result.returncode == 1 and "hold inf or nan" in result.stderr and "Traceback" not in result.stderr
 
 
+class Killed(BaseException):
+    """What a SIGKILL does to a run, in a test: nothing after it runs, no handler sees it."""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_kill_stops_the_run_between_two_steps_with_its_checkpoint(example, tmp_path, monkeypatch, capsys,
+                                                                            signum):
+    """Ctrl-C (or a plain kill) during step 6 of 8: the run ends that step, saves it, says how to go on, and
+    the resumed run ends as the one never stopped, bit for bit. It was a traceback from wherever the step was,
+    with the last checkpoint at step 4."""
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    assert example.main(SMALL + ["--steps", "8", "--out", str(straight)]) == 0
+    step = gan.train_step
+    calls = []
+
+    def signalled_in_step_six(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 6:
+            os.kill(os.getpid(), signum)   # arrives in the middle of the step
+        return step(*args, **kwargs)
+    monkeypatch.setattr(gan, "train_step", signalled_in_step_six)
+
+    def unhandled(*_):   # what the signal did before (for SIGTERM, the end of the test run itself)
+        raise AssertionError(f"{signal.Signals(signum).name} reached the program's own handler")
+    previous = signal.signal(signum, unhandled)
+    capsys.readouterr()
+    try:
+        assert example.main(SMALL + ["--steps", "8", "--out", str(stopped)]) == 128 + signum
+        assert signal.getsignal(signum) is unhandled   # the run gives the handler back
+    finally:
+        signal.signal(signum, previous)
+    said = capsys.readouterr().err.splitlines()
+    name = signal.Signals(signum).name
+    assert f"{name}: stopping after this step (once more to stop at once)" in said
+    assert said[-1] == (f"stopped at step 6 of 8 ({name}); {stopped / 'checkpoint.npz'} holds it: go on with "
+                        f"python examples/mnist_gan.py --resume {stopped / 'checkpoint.npz'}")
+    assert checkpoint.load(stopped / "checkpoint.npz")["step"] == 6
+    monkeypatch.setattr(gan, "train_step", step)
+    assert example.main(["--resume", str(stopped / "checkpoint.npz")]) == 0
+    assert_the_same_run(straight, stopped, steps=8)
+
+
+def test_a_second_ctrl_c_stops_at_once_in_one_line(example, tmp_path, monkeypatch, capsys):
+    step = gan.train_step
+
+    def signalled_twice(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        return step(*args, **kwargs)
+    monkeypatch.setattr(gan, "train_step", signalled_twice)
+    try:
+        example.main(SMALL + ["--steps", "8", "--out", str(tmp_path)])
+    except KeyboardInterrupt:   # caught here, or it would end the test run itself
+        pytest.fail("a second Ctrl-C ended in a traceback")
+    except SystemExit as stop:
+        assert stop.code == f"interrupted; {tmp_path} holds the run's last checkpoint, if it had written one"
+    else:
+        pytest.fail("a second Ctrl-C did not stop the run")
+    assert not (tmp_path / "checkpoint.npz").exists()   # stopped in step 1, before any checkpoint
+
+
 def test_a_run_killed_half_way_and_resumed_without_flags_finishes_as_it_was_started(example, tmp_path, monkeypatch):
     """A run of --steps 8 --sample-every 4 killed at step 6 and resumed with nothing but --resume ends at step 8,
     sampling every 4 steps, with the same checkpoint and log as the run that was never killed (it went on to the
@@ -388,11 +450,11 @@ def test_a_run_killed_half_way_and_resumed_without_flags_finishes_as_it_was_star
 
     def killed_after_six(*args, **kwargs):
         if len(calls) == 6:
-            raise KeyboardInterrupt   # as a kill: nothing after it runs
+            raise Killed   # as a kill: nothing after it runs
         calls.append(1)
         return step(*args, **kwargs)
     monkeypatch.setattr(gan, "train_step", killed_after_six)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Killed):
         example.main(SMALL + ["--steps", "8", "--out", str(killed)])
     monkeypatch.setattr(gan, "train_step", step)
     assert checkpoint.load(killed / "checkpoint.npz")["step"] == 4

@@ -3,10 +3,14 @@
 A run checkpoint holds: both players and both optimizers, the step, the random generator's state, the batch
 iterator's position, the config (model settings and training options) and, when the run keeps one, the
 averaged generator ("G_avg"). Resuming restores all of it, so a run stopped and resumed makes the same
-updates, bit for bit, as one that never stopped. One run at a time writes into a folder (`claim_folder`).
+updates, bit for bit, as one that never stopped. One run at a time writes into a folder (`claim_folder`), and
+a run asked to stop (Ctrl-C, or a plain `kill`) stops between two steps, where its state is whole and can be
+saved (`StopRequests`).
 """
 import contextlib
 import os
+import signal
+import threading
 
 import numpy
 
@@ -141,3 +145,32 @@ def claim_folder(folder):
         yield folder
     finally:
         os.close(handle)
+
+
+class StopRequests:
+    """Inside the block, Ctrl-C (SIGINT) or a plain `kill` (SIGTERM) no longer stops the program in the middle
+    of a step, where one player may be updated and the other not; it sets `requested` (the signal), and
+    the training loop stops after the step, when the whole state can be saved. A second request stops at once,
+    as Python's own KeyboardInterrupt. Outside the main thread, where no signal handler can be set, the block
+    changes nothing."""
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, announce=print):
+        self.announce, self.requested, self._previous = announce, None, {}
+
+    def _request(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum)
+        self.announce(f"{self.requested.name}: stopping after this step (once more to stop at once)")
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._request) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous = {}
+        return False
