@@ -215,4 +215,4 @@ def _scatter(ax, points, title):
 
 
 if __name__ == "__main__":
-    main()
+    flags.run(main)

@@ -1,6 +1,5 @@
 """python -m minigan: see minigan/cli.py."""
-import sys
-
 from minigan.cli import main
+from minigan.flags import run
 
-sys.exit(main())
+run(main)

@@ -36,3 +36,14 @@ def make_folder(path, flag="--out"):
         os.makedirs(path, exist_ok=True)
     except OSError as error:
         sys.exit(f"error: {flag} {path}: cannot make this folder ({error.strerror or error})")
+
+
+def run(main):
+    """Run a program's `main` as its command: Ctrl-C ends it with one line and the shell's code for it (130),
+    not a traceback from wherever it was. (The main job does more: it stops between two steps, saved.)"""
+    try:
+        result = main()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)   # the toy worlds return their figures, for tests

@@ -97,6 +97,18 @@ def test_the_toy_worlds_say_in_one_line_why_their_out_folder_cannot_be_made(name
         example.main(["--steps", "1", "--out", str(tmp_path / "a_file" / "run")])
 
 
+def test_a_program_stopped_by_ctrl_c_says_so_in_one_line(capsys):
+    from minigan import flags
+
+    def interrupted():
+        raise KeyboardInterrupt
+    for main, code in ((interrupted, 130), (lambda: 3, 3), (lambda: {"figures": 1}, 0)):
+        with pytest.raises(SystemExit) as stop:
+            flags.run(main)
+        assert stop.value.code == code
+    assert capsys.readouterr().err == "interrupted\n"
+
+
 def test_graph_of_a_discriminator_step_shows_both_passes_through_d():
     G, D = gan.build_models(gan.default_config(ngf=4, ndf=4))
     fake = G(minigan.randn(2, 100))
