@@ -96,7 +96,8 @@ def test_per_class_accuracy_for_a_conditional_model(evaluator):
 
 
 def test_images_of_the_wrong_shape_or_range_are_refused(evaluator):
-    with pytest.raises(ValueError, match="28x28 grey images"):
-        evaluator.score(numpy.zeros((10, 32, 32), numpy.uint8))
+    for shape in ((10, 32, 32), (10, 28, 28, 1), (10, 3, 28, 28), (28, 28)):   # named as given
+        with pytest.raises(ValueError, match=fr"28x28 grey images, .*; got \({', '.join(map(str, shape))}\)$"):
+            evaluator.score(numpy.zeros(shape, numpy.uint8))
     with pytest.raises(ValueError, match=r"must lie in \[-1, 1\]"):
         evaluator.score(numpy.full((10, 28, 28), 3.0))

@@ -72,10 +72,10 @@ def embed(model, images, batch=500):
 def as_unit_range(images):
     """uint8 (n, 28, 28) or (n, 1, 28, 28) pixels, or floats in [-1, 1], as float32 (n, 1, 28, 28) in [-1, 1]."""
     images = numpy.asarray(images)
+    if images.shape[1:] not in ((28, 28), (1, 28, 28)):
+        raise ValueError(f"expected 28x28 grey images, shape (n, 28, 28) or (n, 1, 28, 28); got {images.shape}")
     if images.ndim == 3:
         images = images[:, None]
-    if images.ndim != 4 or images.shape[1:] != (1, 28, 28):
-        raise ValueError(f"expected 28x28 grey images, shape (n, 28, 28) or (n, 1, 28, 28); got {images.shape}")
     if len(images) == 0:
         raise ValueError("no images to score")
     if images.dtype == numpy.uint8:
