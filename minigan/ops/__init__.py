@@ -7,7 +7,7 @@ from minigan.ops.elementwise import (
     abs_, add, clamp, clip, div, dropout, exp, leaky_relu, log, maximum, minimum, mul, neg, pow, relu,
     sigmoid, softplus, sqrt, sub, tanh, to_dtype, where)
 from minigan.ops.linalg import linear, matmul
-from minigan.ops.norm import batch_norm, layer_norm
+from minigan.ops.norm import batch_norm, layer_norm, layer_norm_grad
 from minigan.ops.pool import avg_pool2d, max_pool2d
 from minigan.ops.losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from minigan.ops.reductions import log_softmax, logsumexp, max, mean, min, softmax, sum, var
@@ -17,7 +17,8 @@ from minigan.ops.shapes import (
 __all__ = [
     "abs_", "add", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip", "concatenate",
     "conv2d", "conv2d_weight", "conv_transpose2d", "batch_norm", "avg_pool2d", "max_pool2d",
-    "cross_entropy", "div", "dropout", "exp", "flatten", "getitem", "layer_norm", "leaky_relu", "linear", "log", "log_softmax",
+    "cross_entropy", "div", "dropout", "exp", "flatten", "getitem", "layer_norm", "layer_norm_grad", "leaky_relu", "linear", "log",
+    "log_softmax",
     "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "permute", "pow",
     "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh",
     "to_device", "to_dtype", "transpose", "unsqueeze", "var", "where",

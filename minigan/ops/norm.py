@@ -173,12 +173,79 @@ class LayerNorm(Function):
             gx -= xhat * (g * xhat).mean(axis=self.axes, keepdims=True)
             gx *= self.invstd
             return Tensor(gx), Tensor((gy.data * xhat).sum(axis=lead)), Tensor(gy.data.sum(axis=lead))
-        # create_graph: rebuild xhat and invstd from x so that their dependence on x is differentiated too
-        xhat, invstd = _normalize(x, self.axes, self.eps)
-        g = gy * w
-        gx = (g - mean(g, self.axes, keepdim=True) - xhat * mean(g * xhat, self.axes, keepdim=True)) * invstd
-        return (gx, sum(gy * xhat, lead) if self.needs_grad(1) else None,
+        # create_graph: gx by NormalizedGrad, whose backward is the closed form of the second derivative; gw
+        # from xhat rebuilt of differentiable ops, so that its dependence on x is differentiated too
+        gx = NormalizedGrad(self.axes, self.eps, self.xhat, self.invstd)(gy * w, x)
+        return (gx, sum(gy * _normalize(x, self.axes, self.eps)[0], lead) if self.needs_grad(1) else None,
                 sum(gy, lead) if self.needs_grad(2) else None)
+
+
+class NormalizedGrad(Function):
+    """The input gradient of xhat = (x - mean) * invstd (layer norm without its weight and bias), as an op of
+    the upstream gradient g and of x, so that a second derivative through layer norm has a closed form too.
+    <v> is the mean over the normalized axes, P(v) = v - <v> - xhat <v xhat>:
+
+        gx = invstd * P(g)
+        ->  gg = invstd * P(a) = q,   gx' = -invstd * (<a gx> xhat + <g xhat> q + <a xhat> gx)
+
+    for the upstream gradient a of gx. (gx' follows from d invstd = -invstd^2 <xhat dx> and
+    d xhat = invstd * P(dx), and P is its own adjoint.) Under create_graph the same formula is built from
+    differentiable ops, so every higher derivative is exact as well."""
+    reads_output = True   # the backward reads gx
+
+    def __init__(self, axes, eps, xhat=None, invstd=None):
+        self.axes, self.eps, self.xhat, self.invstd = axes, eps, xhat, invstd
+
+    def _mean(self, v):
+        return v.mean(axis=self.axes, keepdims=True)
+
+    def forward(self, g, x):
+        if self.xhat is None:   # called on its own, not from a layer norm that has them already
+            centred = x - self._mean(x)
+            self.invstd = 1 / get_array_module(x).sqrt(self._mean(centred * centred) + x.dtype.type(self.eps))
+            self.xhat = centred * self.invstd
+        self.g_xhat = self._mean(g * self.xhat)   # <g xhat>
+        gx = g - self._mean(g)
+        gx -= self.xhat * self.g_xhat
+        gx *= self.invstd
+        self.gx = gx
+        return gx
+
+    def backward(self, a):
+        g, x = self.inputs
+        if not is_grad_enabled():
+            a, xhat, s, gx = a.data, self.xhat, self.invstd, self.gx
+            a_xhat = self._mean(a * xhat)
+            q = a - self._mean(a)
+            q -= xhat * a_xhat
+            q *= s
+            if not self.needs_grad(1):
+                return Tensor(q), None
+            gx2 = xhat * self._mean(a * gx)
+            gx2 += self.g_xhat * q
+            gx2 += a_xhat * gx
+            gx2 *= -s
+            return Tensor(q), Tensor(gx2)
+        xhat, s = _normalize(x, self.axes, self.eps)   # as differentiable ops of x, for the next derivative
+
+        def P(v):
+            return v - mean(v, self.axes, keepdim=True) - xhat * mean(v * xhat, self.axes, keepdim=True)
+        gx, q = s * P(g), s * P(a)
+        if not self.needs_grad(1):
+            return q, None
+        return q, -s * (mean(a * gx, self.axes, keepdim=True) * xhat + mean(g * xhat, self.axes, keepdim=True) * q
+                        + mean(a * xhat, self.axes, keepdim=True) * gx)
+
+
+def layer_norm_grad(grad, input, normalized_shape, eps=1e-5):
+    """The input gradient of layer_norm(input, normalized_shape) without weight and bias, for the upstream
+    gradient `grad`, as an op (NormalizedGrad): what a second derivative through layer norm differentiates."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if not 1 <= k <= input.ndim or input.shape[input.ndim - k:] != normalized_shape or grad.shape != input.shape:
+        raise ValueError(f"layer_norm_grad: normalized_shape {normalized_shape} must be the last axes of the input, "
+                         f"and the gradient of the input's shape; got input {input.shape}, gradient {grad.shape}")
+    return NormalizedGrad(tuple(range(input.ndim - k, input.ndim)), eps)(grad, input)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -189,8 +256,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         y = weight * xhat + bias              (weight and bias of shape normalized_shape)
 
     Unlike batch norm no statistic mixes samples, so a per-sample gradient penalty stays per sample. The
-    backward is the closed form above; under create_graph it is built from differentiable ops, as batch
-    norm's is."""
+    backward is the closed form above; under create_graph its input gradient is an op of its own
+    (NormalizedGrad), whose backward is the second derivative in closed form, and the rest is built from
+    differentiable ops."""
     x = input
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(normalized_shape)
