@@ -11,6 +11,9 @@ products are per-channel dot products (`_channel_dot`), which form no product ar
 of one another, so forward and backward work on slices of channels, which `kernels.over_channels` cuts over
 the CPU's cores. Under create_graph the same formula is built from differentiable ops instead.
 """
+import math
+import string
+
 from minigan import kernels
 from minigan.autograd.tensor import Function, Tensor, is_grad_enabled, no_grad
 from minigan.backend import get_array_module
@@ -147,6 +150,30 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return y
 
 
+def _spec(ndim, summed, operands):
+    """The einsum subscripts that sum the product of `operands` arrays of `ndim` axes over the axes `summed`."""
+    letters = string.ascii_letters[:ndim]
+    return ",".join([letters] * operands) + "->" + "".join(c for i, c in enumerate(letters) if i not in summed)
+
+
+def _means(axes, *arrays):
+    """The mean over `axes` of one array, or of the product of two, with those axes kept at size one. By
+    einsum, which forms no product array, and which over a sample of the critic's activations (laid out with
+    the samples innermost) reduces about three times faster than NumPy's mean."""
+    first = arrays[0]
+    total = get_array_module(first).einsum(_spec(first.ndim, axes, len(arrays)), *arrays)
+    count = math.prod(first.shape[i] for i in axes)
+    return (total / first.dtype.type(count)).reshape([1 if i in axes else n for i, n in enumerate(first.shape)])
+
+
+def _normalized(x, axes, eps):
+    """xhat and invstd of x over `axes`, as arrays (layer norm's forward)."""
+    centred = x - _means(axes, x)
+    invstd = 1 / get_array_module(x).sqrt(_means(axes, centred, centred) + x.dtype.type(eps))
+    centred *= invstd
+    return centred, invstd
+
+
 class LayerNorm(Function):
     """y = w * xhat + b, xhat = (x - mean) * invstd per sample over the last axes  ->
     gxhat = gy * w,  gx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)),  gw = sum_n gy * xhat,
@@ -156,23 +183,21 @@ class LayerNorm(Function):
         self.axes, self.eps = axes, eps
 
     def forward(self, x, w, b):
-        xp = get_array_module(x)
-        centred = x - x.mean(axis=self.axes, keepdims=True)
-        var = (centred * centred).mean(axis=self.axes, keepdims=True)
-        self.invstd = 1 / xp.sqrt(var + x.dtype.type(self.eps))
-        self.xhat = centred
-        self.xhat *= self.invstd
-        return self.xhat * w + b
+        self.xhat, self.invstd = _normalized(x, self.axes, self.eps)
+        y = self.xhat * w
+        y += b
+        return y
 
     def backward(self, gy):
         x, w, _ = self.inputs
         lead = tuple(range(x.ndim - len(self.axes)))
         if not is_grad_enabled():
             xhat, g = self.xhat, gy.data * w.data
-            gx = g - g.mean(axis=self.axes, keepdims=True)
-            gx -= xhat * (g * xhat).mean(axis=self.axes, keepdims=True)
+            gx = g - _means(self.axes, g)
+            gx -= xhat * _means(self.axes, g, xhat)
             gx *= self.invstd
-            return Tensor(gx), Tensor((gy.data * xhat).sum(axis=lead)), Tensor(gy.data.sum(axis=lead))
+            gw = get_array_module(g).einsum(_spec(gy.ndim, lead, 2), gy.data, xhat)
+            return Tensor(gx), Tensor(gw), Tensor(gy.data.sum(axis=lead))
         # create_graph: gx by NormalizedGrad, whose backward is the closed form of the second derivative; gw
         # from xhat rebuilt of differentiable ops, so that its dependence on x is differentiated too
         gx = NormalizedGrad(self.axes, self.eps, self.xhat, self.invstd)(gy * w, x)
@@ -196,16 +221,11 @@ class NormalizedGrad(Function):
     def __init__(self, axes, eps, xhat=None, invstd=None):
         self.axes, self.eps, self.xhat, self.invstd = axes, eps, xhat, invstd
 
-    def _mean(self, v):
-        return v.mean(axis=self.axes, keepdims=True)
-
     def forward(self, g, x):
         if self.xhat is None:   # called on its own, not from a layer norm that has them already
-            centred = x - self._mean(x)
-            self.invstd = 1 / get_array_module(x).sqrt(self._mean(centred * centred) + x.dtype.type(self.eps))
-            self.xhat = centred * self.invstd
-        self.g_xhat = self._mean(g * self.xhat)   # <g xhat>
-        gx = g - self._mean(g)
+            self.xhat, self.invstd = _normalized(x, self.axes, self.eps)
+        self.g_xhat = _means(self.axes, g, self.xhat)   # <g xhat>
+        gx = g - _means(self.axes, g)
         gx -= self.xhat * self.g_xhat
         gx *= self.invstd
         self.gx = gx
@@ -215,13 +235,13 @@ class NormalizedGrad(Function):
         g, x = self.inputs
         if not is_grad_enabled():
             a, xhat, s, gx = a.data, self.xhat, self.invstd, self.gx
-            a_xhat = self._mean(a * xhat)
-            q = a - self._mean(a)
+            a_xhat = _means(self.axes, a, xhat)
+            q = a - _means(self.axes, a)
             q -= xhat * a_xhat
             q *= s
             if not self.needs_grad(1):
                 return Tensor(q), None
-            gx2 = xhat * self._mean(a * gx)
+            gx2 = xhat * _means(self.axes, a, gx)
             gx2 += self.g_xhat * q
             gx2 += a_xhat * gx
             gx2 *= -s
