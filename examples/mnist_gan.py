@@ -167,19 +167,12 @@ def check_types(args, parser):
 
 def check_settings(args):
     """A message naming the first setting out of its range, or None."""
-    for name in ("k", "batch_size", "sample_every", "nz", "ngf", "ndf", "eval_samples"):
-        if getattr(args, name) < 1:
-            return f"--{name.replace('_', '-')} must be at least 1"
-    if args.steps is not None and args.steps < 1:
-        return "--steps must be at least 1"
-    if args.epochs is not None and not 0 < args.epochs < math.inf:
-        return f"--epochs must be a positive number, got {args.epochs}"
-    if args.seed < 0:
-        return f"--seed must be 0 or more, got {args.seed}"
+    problem = flags.out_of_range(args, counts=("k", "batch_size", "sample_every", "nz", "ngf", "ndf", "eval_samples",
+                                                "steps"), positive=("epochs", "lr"))
+    if problem:
+        return problem
     if args.eval_every < 0:
         return f"--eval-every must be 0 (never) or a number of steps, got {args.eval_every}"
-    if not 0 < args.lr < math.inf:
-        return f"--lr must be a positive number, got {args.lr}"
     for name in ("beta1", "beta2"):
         if not 0 <= getattr(args, name) < 1:
             return f"--{name} must be in [0, 1), got {getattr(args, name)}"
@@ -396,12 +389,10 @@ def main(argv=None):
     try:
         with gan.claim_folder(args.out):   # a second run into this folder, while this one trains, is refused
             return train(args)
-    except gan.FolderInUse as error:
+    except (gan.FolderInUse, OSError) as error:   # another run in the folder; a read-only or full disk
         sys.exit(f"error: {error}")
     except KeyboardInterrupt:   # a second Ctrl-C in the training loop, or one before or after it
         sys.exit(f"interrupted; {args.out} holds the run's last checkpoint, if it had written one")
-    except OSError as error:   # a read-only or full disk: said in one line
-        sys.exit(f"error: {error}")
 
 
 def train(args):

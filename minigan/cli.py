@@ -140,8 +140,7 @@ def main(argv=None):
     from minigan.metrics.cli import add_eval_command
     add_eval_command(sub, add_generator_choice)
     args = p.parse_args(argv)
-    problem = flags.out_of_range(args, counts=("n",) if args.command != "download" else (),
-                                 seeds=("seed",) if args.command != "download" else ())
+    problem = flags.out_of_range(args, counts=("n",)) if args.command != "download" else None
     if problem:
         p.error(problem)
     problem = check_sample_args(args) if args.command == "sample" else None
