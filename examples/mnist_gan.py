@@ -385,7 +385,7 @@ def judged_generator(G, averaged, config, args, step):
 
 def main(argv=None):
     args = parse_args(argv)
-    flags.make_folder(args.out)
+    new = flags.make_folder(args.out)
     try:
         with gan.claim_folder(args.out):   # a second run into this folder, while this one trains, is refused
             return train(args)
@@ -393,6 +393,9 @@ def main(argv=None):
         sys.exit(f"error: {error}")
     except KeyboardInterrupt:   # a second Ctrl-C in the training loop, or one before or after it
         sys.exit(f"interrupted; {args.out} holds the run's last checkpoint, if it had written one")
+    finally:
+        if new and not os.listdir(args.out):   # a run refused before it wrote anything leaves no folder behind
+            os.rmdir(args.out)
 
 
 def train(args):
@@ -445,13 +448,15 @@ def train(args):
         except minigan.CheckpointError as error:
             sys.exit(f"error: {error}")
     steps = total_steps(args, batches)
+    if step >= steps:   # a finished run resumed: nothing is trained, and nothing written
+        print(f"nothing to train: the run is at step {step}, and this one ends at step {steps}; to go on, "
+              f"--resume {args.resume} with --steps above {step}")
+        return 0
     loss = gan.played(args.loss)   # wgan-gp plays wgan, with its penalty args.gp
     log_fields = ["step", *gan.figure_names(loss, bool(args.gp or args.r1)), "seconds"]
     log_file, log = open_log(os.path.join(args.out, "log.csv"), log_fields, step)
     if args.settled and not args.resume:
         print(args.settled)
-    if step >= steps:
-        print(f"nothing to train: the run is at step {step}, and this one ends at step {steps}")
     print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
           f"D {gan.count_parameters(D):,} parameters, {len(images):,} {args.dataset} images, device {args.device}")
     if args.conditional and args.dataset == "folder":   # which label is which sub-folder
@@ -524,8 +529,7 @@ def train(args):
 
     with open(os.path.join(args.out, "log.csv"), newline="") as f:
         rows = list(csv.DictReader(f))
-    if rows:   # empty when a finished run is resumed into a new --out with nothing left to train
-        gan.plot_curves(rows, os.path.join(args.out, "curves.png"), eval_rows)
+    gan.plot_curves(rows, os.path.join(args.out, "curves.png"), eval_rows)
     elapsed = time.perf_counter() - start
     if args.final_score and args.dataset == "mnist":
         from minigan.metrics import Evaluator
@@ -547,4 +551,4 @@ def train(args):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    flags.run(main)

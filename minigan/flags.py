@@ -3,6 +3,7 @@ refusal is one line that names the flag and the value, never a traceback from de
 import math
 import os
 import sys
+import warnings
 
 
 def name(dest):
@@ -29,18 +30,29 @@ def out_of_range(args, counts=(), positive=(), seeds=("seed",)):
 
 
 def make_folder(path, flag="--out"):
-    """Make the output folder `path` (and its parents), or exit with one line saying why it cannot be made."""
+    """Make the output folder `path` (and its parents), or exit with one line saying why it cannot be made.
+    Returns whether the folder is new."""
     if os.path.exists(path) and not os.path.isdir(path):
         sys.exit(f"error: {flag} {path} is a file, not a folder")
+    new = not os.path.exists(path)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as error:
         sys.exit(f"error: {flag} {path}: cannot make this folder ({error.strerror or error})")
+    return new
+
+
+def one_line(message, category, filename, lineno, line=None):
+    """A warning as a command prints it: `warning: ...`, without Python's file, line number and source line,
+    which point into minigan's code rather than at what the user did."""
+    return f"warning: {message}\n"
 
 
 def run(main):
-    """Run a program's `main` as its command: Ctrl-C ends it with one line and the shell's code for it (130),
-    not a traceback from wherever it was. (The main job does more: it stops between two steps, saved.)"""
+    """Run a program's `main` as its command: warnings are one line each, and Ctrl-C ends it with one line and
+    the shell's code for it (130), not a traceback from wherever it was. (The main job does more: it stops
+    between two steps, saved.)"""
+    warnings.formatwarning = one_line
     try:
         result = main()
     except KeyboardInterrupt:

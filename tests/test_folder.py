@@ -174,3 +174,14 @@ def test_folder_settings_that_make_no_sense_are_refused(example, tmp_path, shape
     (tmp_path / "nothing").mkdir()
     with pytest.raises(SystemExit, match="no pictures in it or below it"):
         example.main(["--dataset", "folder", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
+
+
+def test_a_command_prints_a_warning_as_one_line(folder, tmp_path):
+    from tests.test_main_job import EXAMPLE, SMALL, run_cli
+    result = run_cli(EXAMPLE, *SMALL, "--batch-size", "4", "--steps", "1", "--dataset", "folder", "--data", str(folder),
+                     "--image-size", "32", "--out", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    # before: Python's "<file>:<line>: UserWarning: ..." and then that line of minigan's code
+    assert [line for line in result.stderr.splitlines() if "warning" in line.lower()] == [
+        f"warning: {folder}: skipped 1 file(s) that could not be read as pictures: "
+        f"{os.path.join('squares', 'broken.png')}"]

@@ -355,13 +355,20 @@ def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_p
     assert stop.value.code == 2 and "--seed must be 0 or more, got -1" in capsys.readouterr().err
     assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path / "run")]) == 0
     ck = str(tmp_path / "run" / "checkpoint.npz")
-    # a finished run resumed into a fresh folder, or to fewer steps than it has: nothing to train, said so
+    # a finished run resumed into a fresh folder, or to fewer steps than it has: nothing to train, said so, and
+    # nothing written (an empty log.csv left in the fresh folder would refuse the next run there)
     capsys.readouterr()
+    before = sorted(os.listdir(tmp_path / "run"))
     assert example.main(["--steps", "2", "--out", str(tmp_path / "again"), "--resume", ck, "--no-final-score"]) == 0
     assert example.main(["--steps", "1", "--resume", ck]) == 0
     said = capsys.readouterr().out.splitlines()
-    assert said.count("nothing to train: the run is at step 2, and this one ends at step 2") == 1
-    assert said.count("nothing to train: the run is at step 2, and this one ends at step 1") == 1
+    go_on = f"; to go on, --resume {ck} with --steps above 2"
+    assert said == [f"nothing to train: the run is at step 2, and this one ends at step 2{go_on}",
+                    f"nothing to train: the run is at step 2, and this one ends at step 1{go_on}"]
+    assert not (tmp_path / "again").exists() and sorted(os.listdir(tmp_path / "run")) == before
+    with pytest.raises(SystemExit, match="no mnist IDX files"):   # a refused run leaves no empty folder
+        example.main(SMALL + ["--steps", "1", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "refused")])
+    assert not (tmp_path / "refused").exists()
     for flags, message in ((["--n", "0"], "--n must be at least 1"),
                            (["--seed", "-1"], "--seed must be 0 or more, got -1"),
                            (["--out", str(tmp_path / "g.txt")], "a picture's name must end in one of"),
