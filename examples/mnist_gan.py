@@ -171,6 +171,9 @@ def check_settings(args):
                                                 "steps"), positive=("epochs", "lr"))
     if problem:
         return problem
+    for dest, most in gan.models.LIMITS.items():   # the widest players the library builds
+        if getattr(args, dest) > most:
+            return f"{flags.name(dest)} must be at most {most}, got {getattr(args, dest)}"
     if args.eval_every < 0:
         return f"--eval-every must be 0 (never) or a number of steps, got {args.eval_every}"
     for name in ("beta1", "beta2"):

@@ -49,13 +49,15 @@ def one_line(message, category, filename, lineno, line=None):
 
 
 def run(main):
-    """Run a program's `main` as its command: warnings are one line each, and Ctrl-C ends it with one line and
-    the shell's code for it (130), not a traceback from wherever it was. (The main job does more: it stops
-    between two steps, saved.)"""
+    """Run a program's `main` as its command: warnings are one line each; Ctrl-C ends it with one line and the
+    shell's code for it (130), and a failed allocation with one line saying so, not a traceback from wherever
+    it was. (On Ctrl-C the main job does more: it stops between two steps, saved.)"""
     warnings.formatwarning = one_line
     try:
         result = main()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except MemoryError as error:   # NumPy's message says how much, and for what shape
+        sys.exit(f"error: out of memory: {error or 'an allocation failed'}; a smaller model or batch needs less")
     sys.exit(result if isinstance(result, int) else 0)   # the toy worlds return their figures, for tests

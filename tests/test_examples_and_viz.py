@@ -2,6 +2,8 @@
 import importlib.util
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy
 import pytest
@@ -97,8 +99,11 @@ def test_the_toy_worlds_say_in_one_line_why_their_out_folder_cannot_be_made(name
         example.main(["--steps", "1", "--out", str(tmp_path / "a_file" / "run")])
 
 
-def test_a_program_stopped_by_ctrl_c_says_so_in_one_line(capsys):
+def test_a_program_stopped_by_ctrl_c_says_so_in_one_line(capsys, monkeypatch):
+    import warnings
+
     from minigan import flags
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)   # flags.run sets a command's own
 
     def interrupted():
         raise KeyboardInterrupt
@@ -107,6 +112,14 @@ def test_a_program_stopped_by_ctrl_c_says_so_in_one_line(capsys):
             flags.run(main)
         assert stop.value.code == code
     assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_a_program_out_of_memory_says_so_in_one_line(tmp_path):
+    """Before, NumPy's traceback, ending in _ArrayMemoryError."""
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "mixture_2d.py"), "--width", "100000000",
+                             "--out", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.startswith("error: out of memory: Unable to allocate")
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_graph_of_a_discriminator_step_shows_both_passes_through_d():

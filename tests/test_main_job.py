@@ -181,9 +181,13 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(example, tmp_p
     assert checkpoint.load(tmp_path / "checkpoint.npz")["step"] == 4
 
 
-def test_bad_flags_and_missing_data_are_explained(example, tmp_path):
+def test_bad_flags_and_missing_data_are_explained(example, tmp_path, capsys):
     with pytest.raises(SystemExit):
         example.parse_args(["--k", "0"])
+    for flag, most in gan.models.LIMITS.items():   # a traceback from the model's own check, before
+        with pytest.raises(SystemExit):
+            example.parse_args([f"--{flag}", str(most + 1)])
+        assert f"--{flag} must be at most {most}, got {most + 1}" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="--batch-size 100000 is more than the 10,000 images"):
         example.main(["--batch-size", "100000", "--out", str(tmp_path / "big")])
     for flags in (["--epochs", "nan"], ["--epochs", "0"], ["--eval-every", "-1"], ["--lr", "-1"], ["--lr", "inf"],
