@@ -137,13 +137,13 @@ def main(argv=None):
     d.add_argument("dataset", choices=["mnist"])
     d.add_argument("--dest", help="folder to write to (default ~/.cache/minigan/mnist)")
     d.set_defaults(run=download)
-    from minigan.metrics.cli import add_eval_command
+    from minigan.metrics.cli import add_eval_command, check_eval_args
     add_eval_command(sub, add_generator_choice)
     args = p.parse_args(argv)
     problem = flags.out_of_range(args, counts=("n",)) if args.command != "download" else None
     if problem:
         p.error(problem)
-    problem = check_sample_args(args) if args.command == "sample" else None
+    problem = {"sample": check_sample_args, "eval": check_eval_args}.get(args.command, lambda args: None)(args)
     if problem:
         p.error(problem)
     try:

@@ -1,5 +1,6 @@
 """examples/mnist_gan.py end to end, exact resumption, the NaN guard, and `python -m minigan sample`."""
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -387,6 +388,27 @@ def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_p
     numpy.save(tmp_path / "bad.npy", numpy.full((3, 28, 28), numpy.nan))
     result = run_cli("-m", "minigan", "eval", "--npy", str(tmp_path / "bad.npy"))
     assert result.returncode == 1 and "hold inf or nan" in result.stderr and "Traceback" not in result.stderr
+    # a header that claims 3 billion images over a file of ten: refused, not allocated (2.3 TiB, before)
+    with open(tmp_path / "lies.npy", "wb") as f:
+        numpy.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False,
+                                                   "shape": (3_000_000_000, 28, 28)})
+        f.write(bytes(10 * 28 * 28))
+    numpy.save(tmp_path / "objects.npy", numpy.array([1, "a"], dtype=object), allow_pickle=True)
+    for name, why in (("lies.npy", "shorter than its header says"),
+                      ("objects.npy", "it holds Python objects, which only unpickling reads")):
+        result = run_cli("-m", "minigan", "eval", "--npy", str(tmp_path / name))
+        assert result.returncode == 1 and result.stderr == f"error: {tmp_path / name}: not a readable .npy array ({why})\n"
+    # --json: a .json file in a folder that exists, checked before the scoring; it once wrote over a run's log.csv
+    log = (tmp_path / "run" / "log.csv").read_text()
+    for target, message in ((tmp_path / "run" / "log.csv", "the file name must end in .json"),
+                            (tmp_path / "none" / "s.json", f"there is no folder {tmp_path / 'none'}")):
+        result = run_cli("-m", "minigan", "eval", "--checkpoint", ck, "--json", str(target))
+        assert result.returncode == 2 and f"error: --json {target}: {message}" in result.stderr
+    assert (tmp_path / "run" / "log.csv").read_text() == log
+    numpy.save(tmp_path / "ones.npy", numpy.ones((20, 28, 28)))
+    result = run_cli("-m", "minigan", "eval", "--npy", str(tmp_path / "ones.npy"), "--json", str(tmp_path / "s.json"))
+    assert result.returncode == 0 and json.loads((tmp_path / "s.json").read_text())["scores"]["samples"] == 20
+    assert not [name for name in os.listdir(tmp_path) if ".tmp-" in name]
 
 
 class Killed(BaseException):

@@ -1,5 +1,6 @@
 """`python -m minigan eval`: score a run's generator, or a file of samples, against the real digits."""
 import json
+import os
 
 import numpy
 
@@ -18,6 +19,16 @@ def add_eval_command(subparsers, add_generator_choice):
     e.add_argument("--json", help="also write the scores to this file")
     add_generator_choice(e)
     e.set_defaults(run=run_eval)
+
+
+def check_eval_args(args):
+    """An error message for eval's flags, or None. A --json must name a .json file (it is written over: a
+    run's log.csv named by mistake was lost) in a folder that exists (found only after the scoring, before)."""
+    if args.json and not args.json.endswith(".json"):
+        return f"--json {args.json}: the file name must end in .json"
+    if args.json and not os.path.isdir(os.path.dirname(args.json) or "."):
+        return f"--json {args.json}: there is no folder {os.path.dirname(args.json)}"
+    return None
 
 
 def run_eval(args):
@@ -40,12 +51,15 @@ def run_eval(args):
         if labels is not None:
             per_class = evaluator.class_accuracy(images, labels)
     else:
-        try:
-            images = numpy.load(args.npy, allow_pickle=False)
+        try:   # mapped first: a header that claims more than the file holds is refused, not allocated
+            images = numpy.load(args.npy, allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError, EOFError) as error:
-            raise SystemExit(f"error: {args.npy}: not a readable .npy array ({error})") from None
+            why = ("shorter than its header says" if "mmap length" in str(error) else
+                   "it holds Python objects, which only unpickling reads" if "objects" in str(error) else error)
+            raise SystemExit(f"error: {args.npy}: not a readable .npy array ({why})") from None
         if not isinstance(images, numpy.ndarray):
             raise SystemExit(f"error: {args.npy}: holds several arrays; pass one .npy array of images")
+        images = numpy.array(images)   # read: no more than the file holds
     try:
         scores, floor = evaluator.score(images), evaluator.real_floor()
     except ValueError as error:
@@ -54,6 +68,7 @@ def run_eval(args):
     if per_class:
         print("classifier accuracy on samples asked for each digit: "
               + ", ".join(f"{c}: {a:.2f}" for c, a in per_class.items()))
-    if args.json:
-        with open(args.json, "w") as f:
+    if args.json:   # whole or not at all: written beside, then renamed over the name asked for
+        with open(f"{args.json}.tmp-{os.getpid()}", "w") as f:
             json.dump({"scores": scores.as_dict(), "real": floor.as_dict(), "per_class_accuracy": per_class}, f, indent=2)
+        os.replace(f.name, args.json)
