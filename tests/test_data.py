@@ -66,6 +66,19 @@ def test_a_truncated_gzip_is_named(tmp_path):
         data.read_idx(path)
 
 
+def test_a_gzip_that_unpacks_past_the_limit_is_refused_unread(tmp_path, monkeypatch):
+    """A small gzip can unpack to any size: reading it whole took as much memory as it unpacked to."""
+    monkeypatch.setattr(data.idx, "MAX_BYTES", 1 << 20)
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(bytes(8 << 20)))   # 8 MB of zeros in about 8 KB
+    with pytest.raises(data.IDXError, match=r"bomb.gz: holds more than 1,048,576 bytes once decompressed"):
+        data.read_idx(path)
+    path = tmp_path / "big-idx3-ubyte"
+    path.write_bytes(bytes(2 << 20))
+    with pytest.raises(data.IDXError, match=r"big-idx3-ubyte: holds more than 1,048,576 bytes, more than any"):
+        data.read_idx(path)
+
+
 def test_a_gzip_with_a_corrupt_stream_is_named(tmp_path):
     noise = numpy.random.default_rng(0).integers(0, 256, (100, 28, 28)).astype(numpy.uint8)
     path = write_idx(tmp_path / "c.gz", noise, compress=True)

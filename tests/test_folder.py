@@ -1,9 +1,11 @@
 """Loading a folder of the user's own pictures: nested folders, colour, grey and CMYK files, odd sizes, a
 corrupt file; centre-cropping; the cache beside the pictures and what makes it stale; the errors."""
 import importlib.util
+import io
 import os
 import shutil
 import time
+import zipfile
 
 import numpy
 import pytest
@@ -94,6 +96,23 @@ def test_the_decoded_set_is_cached_and_read_again_when_the_folder_changes(folder
     with pytest.warns(UserWarning):
         images, _, _ = data.load_folder(str(folder), size=32)
     assert len(images) == 7 and numpy.load(cache)["images"].shape == (7, 3, 32, 32)
+    with numpy.load(cache) as kept:   # a cache whose images claim a terabyte (a MemoryError, before): remade
+        key = kept["key"]
+    with zipfile.ZipFile(cache, "w") as archive:
+        archive.writestr("key.npy", npy_bytes(key))
+        header = io.BytesIO()
+        numpy.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False,
+                                                        "shape": (10 ** 12, 3, 32, 32)})
+        archive.writestr("images.npy", header.getvalue() + bytes(100))
+    with pytest.warns(UserWarning):
+        images, _, _ = data.load_folder(str(folder), size=32)
+    assert len(images) == 7 and numpy.load(cache)["images"].shape == (7, 3, 32, 32)
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    numpy.save(buffer, array)
+    return buffer.getvalue()
 
 
 def test_folders_without_pictures_and_bad_requests_are_errors(tmp_path):

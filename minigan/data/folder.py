@@ -77,8 +77,8 @@ def _read_cache(path, key):
                 return None
             return (cached["images"], cached["labels"], [str(c) for c in cached["classes"]],
                     [str(name) for name in cached["unreadable"]])
-    except (OSError, ValueError, KeyError):   # absent, damaged, or from another version: read the pictures
-        return None
+    except (OSError, ValueError, KeyError, MemoryError):   # absent, damaged (a header claiming terabytes, too),
+        return None                                         # or from another version: read the pictures
 
 
 def _write_cache(path, key, images, labels, classes, unreadable):

@@ -11,6 +11,7 @@ import zlib
 import numpy
 
 DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+MAX_BYTES = 1 << 30   # what a file may hold, decompressed: MNIST's training images hold 47 MB, EMNIST's 640 MB
 
 
 class IDXError(ValueError):
@@ -28,9 +29,12 @@ def read_idx(path):
     try:
         opener = gzip.open if compressed else open
         with opener(path, "rb") as f:
-            raw = f.read()
+            raw = f.read(MAX_BYTES + 1)   # no more: a small gzip can unpack to any size
     except (OSError, EOFError, zlib.error) as error:
         raise IDXError(f"{path}: cannot {'decompress' if compressed else 'read'} it ({error})") from None
+    if len(raw) > MAX_BYTES:
+        raise IDXError(f"{path}: holds more than {MAX_BYTES:,} bytes{' once decompressed' if compressed else ''}, "
+                       "more than any IDX data set of images; refusing to read it")
     return parse_idx(raw, path)
 
 
