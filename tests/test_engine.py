@@ -228,7 +228,10 @@ def test_gradcheck_reports_input_element_values_and_relative_error():
         minigan.gradcheck(lambda x: SquareWithWrongGradient()(x), [x])
     message = str(info.value)
     assert "input 0" in message and "element" in message and "analytic" in message
-    assert "numeric" in message and "relative error 0.5" in message
+    assert "numeric" in message and "relative error 0.5" in message and "float64" not in message
+    x32 = leaf(numpy.array([[1.0, 2.0], [3.0, 4.0]], dtype=numpy.float32))   # a right gradient, float32 inputs
+    with pytest.raises(minigan.GradcheckError, match="; the input is float32: check in float64, or with a larger eps"):
+        minigan.gradcheck(lambda x: x * x, [x32])
 
 
 def test_gradgradcheck_catches_a_backward_built_from_constants():
@@ -236,6 +239,43 @@ def test_gradgradcheck_catches_a_backward_built_from_constants():
     assert minigan.gradcheck(lambda x: SquareWithWrongSecondDerivative()(x), [x])
     with pytest.raises(minigan.GradcheckError, match="input 0"):
         minigan.gradgradcheck(lambda x: SquareWithWrongSecondDerivative()(x), [x])
+
+
+class Cube(Function):
+    """y = x**3, and each way of writing it wrong that a Function of a user's own can: `mistake` names it."""
+
+    def __init__(self, mistake=None):
+        self.mistake = mistake
+
+    def forward(self, *arrays):
+        y = arrays[0] ** 3
+        return minigan.tensor(y) if self.mistake == "a Tensor from forward" else y
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        gx = gy * 3 * x * x
+        if self.mistake == "an array from backward":
+            gx = gx.data
+        if self.mistake == "too few gradients":
+            return gx
+        return [gx] + [None] * (len(self.inputs) - 1)   # a list does as well as a tuple
+
+
+@pytest.mark.parametrize("mistake, error, message", [
+    ("a Tensor from forward", TypeError, "Cube.forward returned a Tensor; forward takes arrays and returns an array"),
+    ("an array from backward", TypeError, "Cube.backward returned a ndarray for input 0; return Tensors"),
+    ("too few gradients", RuntimeError, r"Cube.backward returned 1 gradient\(s\) for 2 input\(s\); return one per"),
+    ("a NumPy input", TypeError, r"Cube: input 1 is a ndarray; pass Tensors \(minigan.tensor\(...\)\)"),
+])
+def test_a_users_function_written_wrong_is_told_what_is_wrong(mistake, error, message):
+    """Each was an error from deep inside (a memoryview without astype, a ufunc's casting rule), or, for the
+    missing gradient, no error at all: the second input silently got none."""
+    x, other = leaf([1.0, 2.0], requires_grad=True), leaf([3.0, 4.0], requires_grad=True)
+    with pytest.raises(error, match=message):
+        Cube(mistake)(x, other.data if mistake == "a NumPy input" else other).sum().backward()
+    y = Cube()(x, other)   # written right, with a list of gradients
+    y.sum().backward()
+    assert x.grad.data.tolist() == [3.0, 12.0] and other.grad is None
 
 
 def test_gradcheck_needs_something_to_check():

@@ -84,9 +84,9 @@ def _walk(outputs, grads, retain_graph, create_graph, wanted=None):
                 gxs = f.backward(gy)
             except FloatingPointError as error:  # raised by detect_anomaly inside this backward
                 raise FloatingPointError(f"in {type(f).__name__}.backward: {error}") from None
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
+            gxs = tuple(gxs) if isinstance(gxs, (tuple, list)) else (gxs,)
             inputs = f.inputs
+            _check_gradients(f, inputs, gxs)
             if not retain_graph:
                 f.inputs = None
             for x, gx in zip(inputs, gxs):
@@ -99,6 +99,19 @@ def _walk(outputs, grads, retain_graph, create_graph, wanted=None):
                                               f"of shape {x.shape}")
                     deliver(x, gx)
     return found
+
+
+def _check_gradients(f, inputs, gxs):
+    """What f.backward returned must be one gradient per input, each a Tensor or None: mistakes a Function of
+    the user's own can make, named here rather than as an error from deep inside the walk."""
+    if len(gxs) != len(inputs):
+        raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradient(s) for {len(inputs)} "
+                           "input(s); return one per input, None for an input that needs none")
+    for i, gx in enumerate(gxs):
+        if gx is not None and not isinstance(gx, Tensor):
+            raise TypeError(f"{type(f).__name__}.backward returned a {type(gx).__name__} for input {i}; return "
+                            "Tensors made from gy and self.inputs by minigan's ops, so that they have a backward "
+                            "too")
 
 
 def _reaching(outputs, wanted):

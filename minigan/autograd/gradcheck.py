@@ -102,11 +102,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         if bad.any():
             k = numpy.unravel_index(numpy.argmax(numpy.abs(a - n) * bad), a.shape)
             relative = abs(a[k] - n[k]) / max(abs(n[k]), 1e-300)
+            coarse = inputs[i].data.dtype.itemsize < 8   # eps=1e-6 is below float32's resolution near 1
             raise GradcheckError(
                 f"gradcheck: the gradient of input {i} (shape {inputs[i].shape}) is wrong at element {tuple(map(int, k))}:"
                 f" analytic {float(a[k])!r}, numeric {float(n[k])!r}, relative error {relative:.3g}"
                 f" ({int(bad.sum())} of {bad.size} elements outside atol={atol}, rtol={rtol};"
-                f" upstream gradient drawn with seed {seed})")
+                f" upstream gradient drawn with seed {seed})"
+                + (f"; the input is {inputs[i].data.dtype}: check in float64, or with a larger eps and looser "
+                   "tolerances" if coarse else ""))
     return True
 
 

@@ -292,7 +292,7 @@ def as_tensor(value, like):
 
 class Function:
     """One differentiable operation. Subclasses write `forward(*arrays) -> array` and
-    `backward(gy) -> gx` (or a tuple, one per input; None where an input needs no gradient).
+    `backward(gy) -> gx` (or a tuple or list, one per input; None where an input needs no gradient).
 
     Calling a Function runs `forward` on the raw arrays; when recording is on and an input requires a
     gradient, it also links the result into the graph:
@@ -307,6 +307,10 @@ class Function:
     reads_output = False  # backward reads the output values (tanh, exp, ...): check it for changes
 
     def __call__(self, *inputs):
+        for i, x in enumerate(inputs):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"{type(self).__name__}: input {i} is a {type(x).__name__}; pass Tensors "
+                                "(minigan.tensor(...))")
         arrays = [x.data for x in inputs]
         if len(arrays) > 1:
             self._check_same_device(arrays)
@@ -315,6 +319,9 @@ class Function:
         except ValueError as error:  # NumPy's shape errors, named with the op and its input shapes
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ValueError(f"{type(self).__name__}: {error} (input shapes {shapes})") from None
+        if isinstance(y, Tensor) or not hasattr(y, "dtype"):   # a mistake in a Function of the user's own
+            raise TypeError(f"{type(self).__name__}.forward returned a {type(y).__name__}; forward takes arrays "
+                            "and returns an array (Tensors are for backward)")
         if _Mode.anomaly:
             check_finite(y, f"the output of {type(self).__name__} (input shapes "
                             f"{', '.join(str(tuple(a.shape)) for a in arrays)})")
