@@ -19,7 +19,7 @@ import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import matmul_peak, race  # noqa: E402
+from common import matmul_peak, parse, race  # noqa: E402
 
 # name, transposed?, c_in, c_out, kernel, stride, padding, input size
 LAYERS = [
@@ -75,7 +75,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=40)
-    args = parser.parse_args()
+    args = parse(parser, counts=("batch_size", "repeats"))
     try:
         import torch
         torch.set_num_threads(os.cpu_count())

@@ -14,7 +14,7 @@ import time
 import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
-from minigan import nn
+from minigan import flags, nn
 
 
 def chain(lib, x, length):
@@ -74,6 +74,9 @@ def main():
     p.add_argument("--length", type=int, default=3000, help="ops in the chain (default 3000)")
     p.add_argument("--repeats", type=int, default=20)
     args = p.parse_args()
+    problem = flags.out_of_range(args, counts=("length", "repeats"), seeds=())
+    if problem:
+        p.error(problem)
     try:
         import torch
         torch.set_num_threads(1)

@@ -23,7 +23,7 @@ import numpy
 from minigan import data, gan, optim
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import products_share, race  # noqa: E402
+from common import parse, products_share, race  # noqa: E402
 
 LAMBDA = 10.0
 
@@ -83,7 +83,7 @@ def main():
     p.add_argument("--d-norm", choices=("layer", "none"), default="layer",
                    help="the critic's normalization (default layer, the main job's choice for wgan-gp)")
     p.add_argument("--repeats", type=int, default=30, help="timed steps of each (median reported)")
-    args = p.parse_args()
+    args = parse(p, counts=("batch_size", "repeats"), batch=("batch_size",))
     import torch
     torch.set_num_threads(os.cpu_count())
     D, ours = minigan_step_fn(args.batch_size, args.d_norm)

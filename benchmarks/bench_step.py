@@ -25,7 +25,7 @@ from minigan import data
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
-from common import matmul_peak, minigan_reference, pictures, products_share, race  # noqa: E402
+from common import matmul_peak, minigan_reference, parse, pictures, products_share, race  # noqa: E402
 
 # --------------------------------------------------------------------------- the two contestants
 
@@ -127,7 +127,8 @@ def main():
                         "size (Radford et al.'s layout), on random pictures")
     p.add_argument("--channels", type=int, choices=(1, 3), default=1, help="1 (default) or 3 (colour)")
     p.add_argument("--json", help="also write the results to this file")
-    args = p.parse_args()
+    args = parse(p, counts=("batch_sizes", "repeats"), batch=("batch_sizes",),
+                 images=lambda args: len(pictures(args.image_size, args.channels)[0]))
     shape = (args.image_size, args.channels)
     try:
         import torch

@@ -14,7 +14,7 @@ import sys
 from minigan import machine
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import minigan_reference, race  # noqa: E402
+from common import minigan_reference, parse, race  # noqa: E402
 
 def step_fn(batch_size, threads):
     _, train_step = minigan_reference(batch_size, "cpu", seed=0)
@@ -29,7 +29,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     p.add_argument("--repeats", type=int, default=60, help="timed steps of each (median reported)")
-    args = p.parse_args()
+    args = parse(p, counts=("batch_sizes", "repeats"), batch=("batch_sizes",))
     cores = machine.num_threads()
     if cores < 2:
         sys.exit("one core available: there is nothing to split over")

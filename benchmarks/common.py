@@ -6,7 +6,24 @@ import time
 import numpy
 
 import minigan
-from minigan import data, gan, optim
+from minigan import data, flags, gan, optim
+
+
+def parse(parser, counts, batch=(), images=lambda args: 10_000, seeds=()):
+    """The parsed flags, or the parser's one-line error for a count below 1 (`counts`), a negative seed, or a
+    batch size (the flags `batch`) above the images(args) a benchmark draws its batches from: tracebacks,
+    before."""
+    args = parser.parse_args()
+    problem = flags.out_of_range(args, counts=counts, seeds=seeds)
+    if problem:
+        parser.error(problem)
+    for dest in batch:
+        sizes = getattr(args, dest)
+        most = images(args)
+        for size in sizes if isinstance(sizes, list) else [sizes]:
+            if size > most:
+                parser.error(f"{flags.name(dest)} {size} is more than the {most:,} images it draws from")
+    return args
 
 
 def matmul_peak(repeats=5):

@@ -19,9 +19,12 @@ def main():
     p.add_argument("results", help="quality.json written by benchmarks/quality_vs_torch.py")
     p.add_argument("out", help="the picture to write (.png)")
     args = p.parse_args()
-    with open(args.results) as f:
-        results = json.load(f)
-    curve = results["curve"]
+    try:
+        with open(args.results) as f:
+            results = json.load(f)
+        curve = results["curve"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        p.error(f"{args.results}: not the quality.json of quality_vs_torch.py ({error})")
     generators = list(dict.fromkeys(r["generator"] for r in curve))
     steps = sorted({r["step"] for r in curve})
     plt = plots._matplotlib()

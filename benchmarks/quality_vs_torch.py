@@ -19,12 +19,12 @@ import time
 import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py)
 import numpy
 
-from minigan import data, gan
+from minigan import data, flags, gan
 from minigan.metrics import Evaluator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
-from common import minigan_reference  # noqa: E402
+from common import minigan_reference, parse  # noqa: E402
 
 
 def train_minigan(seed, steps, device, decays, at, score):
@@ -69,8 +69,10 @@ def main():
     p.add_argument("--no-torch", action="store_true", help="train minigan only")
     p.add_argument("--device", choices=minigan.backend.DEVICES, default="cpu")
     p.add_argument("--out", default="quality")
-    args = p.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args = parse(p, counts=("steps", "at"), seeds=("seeds",))
+    if not all(0 < decay < 1 for decay in args.ema):
+        p.error(f"--ema: each decay must be between 0 and 1, got {' '.join(map(str, args.ema))}")
+    flags.make_folder(args.out)
     evaluator = Evaluator()
     floor = evaluator.real_floor()
     print(f"real digits: Frechet distance {floor.frechet_distance:.2f} (5,000 vs 5,000), inception score "

@@ -14,18 +14,22 @@ def name(dest):
 def out_of_range(args, counts=(), positive=(), seeds=("seed",)):
     """A message naming the first flag of `args` out of its range, or None. `counts` must be at least 1,
     `positive` finite and above 0 (for both, None is a flag left to its default), and seeds 0 or more (NumPy's
-    generators take no negative seed)."""
+    generators take no negative seed). A flag that takes several values (nargs) has each checked."""
+    def values(dest):
+        value = getattr(args, dest)
+        return [v for v in (value if isinstance(value, list) else [value]) if v is not None]
     for dest in counts:
-        value = getattr(args, dest)
-        if value is not None and value < 1:
-            return f"{name(dest)} must be at least 1, got {value}"
+        for value in values(dest):
+            if value < 1:
+                return f"{name(dest)} must be at least 1, got {value}"
     for dest in positive:
-        value = getattr(args, dest)
-        if value is not None and not 0 < value < math.inf:
-            return f"{name(dest)} must be a positive number, got {value}"
+        for value in values(dest):
+            if not 0 < value < math.inf:
+                return f"{name(dest)} must be a positive number, got {value}"
     for dest in seeds:
-        if getattr(args, dest) < 0:
-            return f"{name(dest)} must be 0 or more, got {getattr(args, dest)}"
+        for value in values(dest):
+            if value < 0:
+                return f"{name(dest)} must be 0 or more, got {value}"
     return None
 
 

@@ -1,6 +1,7 @@
 """The benchmarks race like against like: PyTorch's players of other sizes are twins of minigan's, and the
-step's GFLOP count is the reference recipe's hand count."""
+step's GFLOP count is the reference recipe's hand count; a flag out of range is one line."""
 import os
+import subprocess
 import sys
 
 import pytest
@@ -8,7 +9,8 @@ import pytest
 from minigan import gan
 from tests.support import import_torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+sys.path.insert(0, BENCHMARKS)
 import bench_step  # noqa: E402
 import torch_reference  # noqa: E402
 
@@ -45,3 +47,23 @@ def test_the_products_share_clocks_the_products_and_puts_the_function_back():
     assert 0 < products <= total
     assert products_share(lambda: (x * 2).sum(), steps=3)[1] == 0
     assert conv._matmul is product
+
+
+@pytest.mark.parametrize("script, flags, message", [
+    ("bench_step.py", ["--batch-sizes", "64", "0"], "--batch-sizes must be at least 1, got 0"),
+    ("bench_step.py", ["--batch-sizes", "20000"], "--batch-sizes 20000 is more than the 10,000 images it draws from"),
+    ("bench_step.py", ["--image-size", "64", "--channels", "3", "--batch-sizes", "2000"],
+     "--batch-sizes 2000 is more than the 1,024 images it draws from"),
+    ("bench_penalty.py", ["--batch-size", "-1"], "--batch-size must be at least 1, got -1"),
+    ("bench_conv.py", ["--repeats", "0"], "--repeats must be at least 1, got 0"),
+    ("bench_engine.py", ["--length", "0"], "--length must be at least 1, got 0"),
+    ("bench_threads.py", ["--batch-sizes", "0"], "--batch-sizes must be at least 1, got 0"),
+    ("quality_vs_torch.py", ["--seeds", "0", "-1"], "--seeds must be 0 or more, got -1"),
+    ("quality_vs_torch.py", ["--ema", "0.99", "1"], "--ema: each decay must be between 0 and 1, got 0.99 1.0"),
+    ("plot_quality.py", ["none.json", "x.png"], "none.json: not the quality.json of quality_vs_torch.py"),
+])
+def test_a_benchmark_refuses_a_flag_out_of_range_in_one_line(script, flags, message, tmp_path):
+    """Each was a traceback from deep inside the run (NumPy's, PyTorch's, statistics' median of nothing)."""
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, script), *flags], capture_output=True,
+                            text=True, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.splitlines()[-1].startswith(f"{script}: error: {message}")
