@@ -13,6 +13,8 @@ import os
 import numpy
 from PIL import Image, ImageDraw
 
+from minigan import flags
+
 SHAPES = ("circle", "square", "triangle")
 
 
@@ -40,6 +42,10 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.n < len(SHAPES):
         p.error(f"--n must be at least {len(SHAPES)}")
+    problem = flags.out_of_range(args)   # the seed
+    if problem:
+        p.error(problem)
+    flags.make_folder(args.folder, "folder")
     for shape in SHAPES:
         folder = os.path.join(args.folder, shape + "s")
         if os.path.isdir(folder) and os.listdir(folder):

@@ -141,6 +141,12 @@ def shapes(tmp_path):
     assert sorted(os.listdir(tmp_path / "shapes")) == ["circles", "squares", "triangles"]
     with pytest.raises(SystemExit):   # never over pictures already there
         make_shapes.main([str(tmp_path / "shapes"), "--n", "48"])
+    with pytest.raises(SystemExit) as stop:   # a negative seed, a file for a folder: tracebacks, before
+        make_shapes.main([str(tmp_path / "other"), "--seed", "-1"])
+    assert stop.value.code == 2
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(SystemExit, match="^error: folder .*a_file is a file, not a folder$"):
+        make_shapes.main([str(tmp_path / "a_file"), "--n", "3"])
     return tmp_path / "shapes"
 
 
