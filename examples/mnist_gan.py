@@ -397,7 +397,7 @@ def main(argv=None):
     except KeyboardInterrupt:   # a second Ctrl-C in the training loop, or one before or after it
         sys.exit(f"interrupted; {args.out} holds the run's last checkpoint, if it had written one")
     finally:
-        if new and not os.listdir(args.out):   # a run refused before it wrote anything leaves no folder behind
+        if new and os.path.isdir(args.out) and not os.listdir(args.out):   # refused before writing anything
             os.rmdir(args.out)
 
 
