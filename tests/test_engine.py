@@ -263,7 +263,7 @@ class Cube(Function):
 
 @pytest.mark.parametrize("mistake, error, message", [
     ("a Tensor from forward", TypeError, "Cube.forward returned a Tensor; forward takes arrays and returns an array"),
-    ("an array from backward", TypeError, "Cube.backward returned a ndarray for input 0; return Tensors"),
+    ("an array from backward", TypeError, "Cube.backward returned a ndarray for an input; return Tensors"),
     ("too few gradients", RuntimeError, r"Cube.backward returned 1 gradient\(s\) for 2 input\(s\); return one per"),
     ("a NumPy input", TypeError, r"Cube: input 1 is a ndarray; pass Tensors \(minigan.tensor\(...\)\)"),
 ])

@@ -84,13 +84,20 @@ def _walk(outputs, grads, retain_graph, create_graph, wanted=None):
                 gxs = f.backward(gy)
             except FloatingPointError as error:  # raised by detect_anomaly inside this backward
                 raise FloatingPointError(f"in {type(f).__name__}.backward: {error}") from None
-            gxs = tuple(gxs) if isinstance(gxs, (tuple, list)) else (gxs,)
+            if type(gxs) is not tuple:
+                gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
             inputs = f.inputs
-            _check_gradients(f, inputs, gxs)
+            if len(gxs) != len(inputs):
+                raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradient(s) for {len(inputs)} "
+                                   "input(s); return one per input, None for an input that needs none")
             if not retain_graph:
                 f.inputs = None
             for x, gx in zip(inputs, gxs):
                 if gx is not None and x.requires_grad:
+                    if type(gx) is not Tensor and not isinstance(gx, Tensor):   # a Function of the user's own
+                        raise TypeError(f"{type(f).__name__}.backward returned a {type(gx).__name__} for an "
+                                        "input; return Tensors made from gy and self.inputs by minigan's ops, so "
+                                        "that they have a backward too")
                     if gx.shape != x.shape:  # a bug in an op's backward: say which op
                         raise RuntimeError(f"{type(f).__name__}.backward returned a gradient of shape "
                                            f"{gx.shape} for an input of shape {x.shape}")
@@ -99,19 +106,6 @@ def _walk(outputs, grads, retain_graph, create_graph, wanted=None):
                                               f"of shape {x.shape}")
                     deliver(x, gx)
     return found
-
-
-def _check_gradients(f, inputs, gxs):
-    """What f.backward returned must be one gradient per input, each a Tensor or None: mistakes a Function of
-    the user's own can make, named here rather than as an error from deep inside the walk."""
-    if len(gxs) != len(inputs):
-        raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradient(s) for {len(inputs)} "
-                           "input(s); return one per input, None for an input that needs none")
-    for i, gx in enumerate(gxs):
-        if gx is not None and not isinstance(gx, Tensor):
-            raise TypeError(f"{type(f).__name__}.backward returned a {type(gx).__name__} for input {i}; return "
-                            "Tensors made from gy and self.inputs by minigan's ops, so that they have a backward "
-                            "too")
 
 
 def _reaching(outputs, wanted):

@@ -248,12 +248,15 @@ class Tensor:
         self._version += 1
 
 
-def _as_array(x):
-    """The raw array of a forward result (NumPy reductions return scalars, not arrays)."""
+def _as_array(x, op):
+    """The raw array of op's forward result (NumPy reductions return scalars, not arrays)."""
     if isinstance(x, numpy.ndarray):
         return x
     if isinstance(x, numpy.generic):
         return numpy.asarray(x)
+    if isinstance(x, Tensor) or not hasattr(x, "dtype"):   # a mistake in a Function of the user's own
+        raise TypeError(f"{type(op).__name__}.forward returned a {type(x).__name__}; forward takes arrays and "
+                        "returns an array (Tensors are for backward)")
     return x  # a CuPy array: its reductions already return arrays
 
 
@@ -307,31 +310,37 @@ class Function:
     reads_output = False  # backward reads the output values (tanh, exp, ...): check it for changes
 
     def __call__(self, *inputs):
-        for i, x in enumerate(inputs):
-            if not isinstance(x, Tensor):
-                raise TypeError(f"{type(self).__name__}: input {i} is a {type(x).__name__}; pass Tensors "
-                                "(minigan.tensor(...))")
-        arrays = [x.data for x in inputs]
-        if len(arrays) > 1:
-            self._check_same_device(arrays)
         try:
-            y = _as_array(self.forward(*arrays))
+            arrays = [x.data for x in inputs]
+            if len(arrays) > 1:
+                self._check_same_device(arrays)
+            y = _as_array(self.forward(*arrays), self)
         except ValueError as error:  # NumPy's shape errors, named with the op and its input shapes
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ValueError(f"{type(self).__name__}: {error} (input shapes {shapes})") from None
-        if isinstance(y, Tensor) or not hasattr(y, "dtype"):   # a mistake in a Function of the user's own
-            raise TypeError(f"{type(self).__name__}.forward returned a {type(y).__name__}; forward takes arrays "
-                            "and returns an array (Tensors are for backward)")
+        except (AttributeError, TypeError):   # an input that is no Tensor is named; checked only on a failure
+            self._check_inputs(inputs)
+            raise
         if _Mode.anomaly:
             check_finite(y, f"the output of {type(self).__name__} (input shapes "
                             f"{', '.join(str(tuple(a.shape)) for a in arrays)})")
         output = Tensor(y)
         if _Mode.enabled:
-            for x in inputs:
-                if x._requires_grad:
-                    self._link(inputs, output)
-                    break
+            try:
+                for x in inputs:
+                    if x._requires_grad:
+                        self._link(inputs, output)
+                        break
+            except AttributeError:   # an input the forward did not read, and no Tensor
+                self._check_inputs(inputs)
+                raise
         return output
+
+    def _check_inputs(self, inputs):
+        for i, x in enumerate(inputs):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"{type(self).__name__}: input {i} is a {type(x).__name__}; pass Tensors "
+                                "(minigan.tensor(...))") from None
 
     def _link(self, inputs, output):
         self.generation = max(x.generation for x in inputs)
