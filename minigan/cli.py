@@ -132,18 +132,18 @@ def main(argv=None):
     s.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     s.add_argument("--device", choices=backend.DEVICES, default="cpu")
     add_generator_choice(s)
-    s.set_defaults(run=sample)
+    s.set_defaults(run=sample, check=check_sample_args)
     d = sub.add_parser("download", help="fetch a dataset's IDX files, verifying their SHA-256")
     d.add_argument("dataset", choices=["mnist"])
     d.add_argument("--dest", help="folder to write to (default ~/.cache/minigan/mnist)")
     d.set_defaults(run=download)
-    from minigan.metrics.cli import add_eval_command, check_eval_args
+    from minigan.metrics.cli import add_eval_command
     add_eval_command(sub, add_generator_choice)
     args = p.parse_args(argv)
     problem = flags.out_of_range(args, counts=("n",)) if args.command != "download" else None
     if problem:
         p.error(problem)
-    problem = {"sample": check_sample_args, "eval": check_eval_args}.get(args.command, lambda args: None)(args)
+    problem = args.check(args) if hasattr(args, "check") else None   # the command's own flag checks
     if problem:
         p.error(problem)
     try:

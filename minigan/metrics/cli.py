@@ -18,7 +18,7 @@ def add_eval_command(subparsers, add_generator_choice):
     e.add_argument("--device", choices=backend.DEVICES, default="cpu")
     e.add_argument("--json", help="also write the scores to this file")
     add_generator_choice(e)
-    e.set_defaults(run=run_eval)
+    e.set_defaults(run=run_eval, check=check_eval_args)
 
 
 def check_eval_args(args):
