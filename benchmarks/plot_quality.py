@@ -50,7 +50,7 @@ def main():
     ax.set_title(f"{len({r['seed'] for r in curve})} seeds, 10,000 samples each, device {results.get('device')}",
                  fontsize=9)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=100)
+    plots.save_figure(fig, args.out, dpi=100)
     print(f"wrote {args.out}")
 
 

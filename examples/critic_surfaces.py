@@ -78,7 +78,7 @@ def main(argv=None):
     fig.suptitle(f"critic value surfaces after {args.steps} steps (the generator fixed at data + noise)", fontsize=10)
     fig.tight_layout()
     path = os.path.join(args.out, "critic_surfaces.png")
-    fig.savefig(path, dpi=100)
+    gan.save_figure(fig, path, dpi=100)
     plt.close(fig)
     print(f"wrote {path}")
     return norms

@@ -155,7 +155,7 @@ def main(argv=None):
         critic_surface(ax, results[name][2], results[name][1][-1][1], f"the critic after {args.steps} steps: {name}")
         fig.tight_layout()
         surface = os.path.join(args.out, "critic_surface.png")
-        fig.savefig(surface, dpi=100)
+        gan.save_figure(fig, surface, dpi=100)
         plt.close(fig)
         print(f"wrote {surface}")
     names = [name for name, _, _ in runs]
@@ -170,7 +170,7 @@ def main(argv=None):
         row[0].set_ylabel(name, fontsize=8)
     fig.tight_layout()
     panel = os.path.join(args.out, "mixture_2d_panel.png")
-    fig.savefig(panel, dpi=90)
+    gan.save_figure(fig, panel, dpi=90)
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
@@ -186,7 +186,7 @@ def main(argv=None):
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     figures = os.path.join(args.out, "mixture_2d_modes.png")
-    fig.savefig(figures, dpi=100)
+    gan.save_figure(fig, figures, dpi=100)
     plt.close(fig)
 
     fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3.2), squeeze=False)

@@ -21,7 +21,7 @@ import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 from tqdm import tqdm
 
-from minigan import backend, data, flags, gan, optim
+from minigan import backend, data, files, flags, gan, optim
 from minigan.messages import shown
 
 DEFAULT_STEPS = {"dcgan": 2000, "mlp": 5000}   # an MLP step costs a tenth of a DCGAN step, and needs more
@@ -321,13 +321,10 @@ def open_log(path, fields, resumed_step):
     if resumed_step and os.path.exists(path):
         with open(path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resumed_step]
-    with open(path + ".tmp", "w", newline="") as f:
+    with files.atomic_write(path, "w", durable=True, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(path + ".tmp", path)
     f = open(path, "a", newline="")
     return f, csv.DictWriter(f, fieldnames=fields)
 

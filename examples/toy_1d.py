@@ -127,7 +127,7 @@ def main(argv=None):
     axes[0].legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     panel = os.path.join(args.out, "toy_1d_panel.png")
-    fig.savefig(panel, dpi=100)
+    gan.save_figure(fig, panel, dpi=100)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 3.6))

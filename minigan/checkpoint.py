@@ -6,8 +6,8 @@
 Arrays are stored as members named by their order ("a0", "a1", ...); everything else goes into one JSON
 document stored as the array "__meta__.json", with each array replaced by a reference to its member, so a
 key's name never becomes a file name and every key round-trips as it was. Keys starting with "__" are kept
-for this format and refused. Writing goes to a temporary file in the same directory, which is flushed, fsynced
-and renamed over the old file: a crash at any instant leaves the old checkpoint or the new one, whole. A
+for this format and refused. Writing goes through `files.atomic_write` (a temporary file in the same directory, flushed, fsynced
+and renamed over the old file): a crash at any instant leaves the old checkpoint or the new one, whole. A
 temporary file that a killed save left behind is removed by the next save to the same path. A path that
 is a symbolic link is written through: the file it points to is replaced, the link stays.
 Reading uses allow_pickle=False, so a file carrying a pickled object is refused before any code runs, and
@@ -18,12 +18,11 @@ gigabytes is refused, not unpacked).
 import json
 import os
 import stat
-import tempfile
 import zipfile
 
 import numpy
 
-from minigan import backend
+from minigan import backend, files
 from minigan.autograd.tensor import Tensor
 from minigan.messages import shown
 
@@ -78,47 +77,17 @@ def _join(skeleton, arrays, path):
     return skeleton
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _leftovers(path):
-    """Temporary files of earlier saves to `path` that were killed before their rename."""
-    directory, name = os.path.split(path)
-    prefix = f".tmp-{name}-"
-    return [os.path.join(directory, f) for f in os.listdir(directory) if f.startswith(prefix) and f.endswith(".npz")]
-
-
 def save(path, state):
     """Write `state` to `path` atomically (see the module docstring)."""
-    path = os.path.realpath(os.fspath(path))   # through a symbolic link, to the file it names
     arrays = {}
     skeleton = _split(state, "", arrays)
     meta = json.dumps({"format": FORMAT, "state": skeleton}).encode("utf-8")
     arrays[META] = numpy.frombuffer(meta, dtype=numpy.uint8)
-    directory = os.path.dirname(path)
+    directory, name = os.path.split(os.path.realpath(os.fspath(path)))
     os.makedirs(directory, exist_ok=True)
-    for leftover in _leftovers(path):
-        os.unlink(leftover)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.path.basename(path)}-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            numpy.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a checkpoint is an ordinary file
-        os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new one
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
+    files.remove_leftovers(directory, name)
+    with files.atomic_write(path, "wb", durable=True) as f:
+        numpy.savez(f, **arrays)
 
 
 def _check_sizes(path):

@@ -13,7 +13,7 @@ import os
 
 import numpy
 
-from minigan import backend, data, flags
+from minigan import backend, data, files, flags
 from minigan.checkpoint import CheckpointError
 
 
@@ -53,7 +53,8 @@ def sample(args):
     wrote = []
     if args.npy:
         pixels = to_pixels(images)
-        numpy.save(args.npy, pixels)
+        with files.atomic_write(args.npy) as f:
+            numpy.save(f, pixels)
         wrote.append(f"{args.npy} ({len(pixels)} images, uint8 0-255, shape {pixels.shape})")
     if args.png_dir:
         first, last = write_pngs(to_pixels(images), args.png_dir)
@@ -78,7 +79,8 @@ def write_pngs(pixels, folder):
         pixels = pixels.transpose(0, 2, 3, 1)   # (n, h, w, 3), as Pillow reads colour
     names = [f"sample_{i:0{max(5, len(str(len(pixels) - 1)))}d}.png" for i in range(len(pixels))]
     for name, image in zip(names, pixels):
-        Image.fromarray(image).save(os.path.join(folder, name))
+        with files.atomic_write(os.path.join(folder, name)) as f:
+            Image.fromarray(image).save(f, format="PNG")
     return names[0], names[-1]
 
 

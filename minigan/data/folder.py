@@ -20,6 +20,7 @@ import warnings
 
 import numpy
 
+from minigan import files
 from minigan.data.sources import IMAGE_SIZES, DataNotFound
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -31,9 +32,9 @@ NAMED = 5                # unreadable files named in the warning
 def list_pictures(folder):
     """The PNG and JPEG files under `folder`, recursively, as sorted paths relative to it."""
     found = []
-    for root, dirs, files in os.walk(folder):
+    for root, dirs, names in os.walk(folder):
         dirs.sort()
-        for name in files:
+        for name in names:
             if name.lower().endswith(EXTENSIONS):
                 found.append(os.path.relpath(os.path.join(root, name), folder))
     return sorted(found)
@@ -82,17 +83,13 @@ def _read_cache(path, key):
 
 
 def _write_cache(path, key, images, labels, classes, unreadable):
-    tmp = f"{path}.tmp-{os.getpid()}"
     try:
-        with open(tmp, "wb") as f:
+        with files.atomic_write(path) as f:
             numpy.savez(f, key=numpy.array(key), images=images, labels=labels, classes=numpy.array(classes, dtype=str),
                         unreadable=numpy.array(unreadable, dtype=str))
-        os.replace(tmp, path)
     except OSError as error:   # a read-only folder: everything works, only the next load decodes again
         warnings.warn(f"could not keep the decoded pictures in {path} ({error}); they will be decoded again "
                       "next time", stacklevel=3)
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def load_folder(folder, size, channels=3):

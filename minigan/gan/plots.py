@@ -1,8 +1,11 @@
-"""Pictures of a run: image grids and the curves of the two players' game (matplotlib)."""
+"""Pictures of a run: image grids and the curves of the two players' game (matplotlib), each written whole or
+not at all (`files.atomic_write`)."""
 import math
 import os
 
 import numpy
+
+from minigan import files
 
 
 def _matplotlib():
@@ -10,6 +13,18 @@ def _matplotlib():
     matplotlib.use("Agg")  # files only: no window, works on machines without a screen
     import matplotlib.pyplot as plt
     return plt
+
+
+def _format(path):
+    """The picture format a file name asks for (matplotlib's name for it), as a file object does not say."""
+    return os.path.splitext(path)[1][1:].lower() or "png"
+
+
+def save_figure(fig, path, **savefig_args):
+    """fig.savefig(path, ...), written whole or not at all."""
+    with files.atomic_write(path) as f:
+        fig.savefig(f, format=_format(path), **savefig_args)
+    return path
 
 
 def tile(images, nrow=None, pad=2):
@@ -32,7 +47,8 @@ def save_grid(images, path, nrow=None):
     plt = _matplotlib()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     grid = tile(images, nrow)
-    plt.imsave(path, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+    with files.atomic_write(path) as f:
+        plt.imsave(f, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1, format=_format(path))
     return path
 
 
@@ -69,7 +85,7 @@ def plot_curves(rows, path, eval_rows=()):
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("step")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 

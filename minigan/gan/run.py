@@ -14,7 +14,7 @@ import threading
 
 import numpy
 
-from minigan import backend, checkpoint
+from minigan import backend, checkpoint, files
 from minigan.checkpoint import CheckpointError
 from minigan.messages import shown
 from minigan.gan.models import build_models, check_config, complete_config, default_config
@@ -126,8 +126,9 @@ def claim_folder(folder):
     """Hold `folder` for one run: inside the block, a second claim on it, from this process or any other,
     raises FolderInUse, rather than letting two runs write over each other's log and checkpoint. The hold is
     the operating system's lock on the folder (flock), so it ends with the block or with the process, however
-    that ends: a killed run leaves nothing behind that would refuse the next. Without flock (Windows, or a file
-    system that keeps no locks), nothing is held."""
+    that ends: a killed run leaves nothing behind that would refuse the next. Holding the folder, the run removes
+    the temporary files that writes killed before their rename left there (`files.remove_leftovers`). Without
+    flock (Windows, or a file system that keeps no locks), nothing is held and nothing removed."""
     try:
         import fcntl
     except ImportError:
@@ -142,6 +143,8 @@ def claim_folder(folder):
                               "another --out") from None
         except OSError:   # a file system that keeps no locks (some network mounts): nothing is held
             pass
+        else:
+            files.remove_leftovers(folder)
         yield folder
     finally:
         os.close(handle)

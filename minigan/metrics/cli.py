@@ -4,7 +4,7 @@ import os
 
 import numpy
 
-from minigan import backend
+from minigan import backend, files
 from minigan.messages import shown
 
 
@@ -68,7 +68,6 @@ def run_eval(args):
     if per_class:
         print("classifier accuracy on samples asked for each digit: "
               + ", ".join(f"{c}: {a:.2f}" for c, a in per_class.items()))
-    if args.json:   # whole or not at all: written beside, then renamed over the name asked for
-        with open(f"{args.json}.tmp-{os.getpid()}", "w") as f:
+    if args.json:
+        with files.atomic_write(args.json, "w") as f:
             json.dump({"scores": scores.as_dict(), "real": floor.as_dict(), "per_class_accuracy": per_class}, f, indent=2)
-        os.replace(f.name, args.json)
