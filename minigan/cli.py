@@ -97,7 +97,8 @@ def check_sample_args(args):
     if args.n > GRID_MOST and not (args.npy or args.png_dir):
         return (f"--n {args.n}: a picture holds at most {GRID_MOST} images; add --npy FILE.npy or --png-dir DIR "
                 "to keep them all")
-    return None
+    return ((args.npy and flags.file_to_write(args.npy, "--npy"))
+            or (args.out and flags.file_to_write(args.out, "--out", folder_is_made=True)))
 
 
 def add_generator_choice(parser):

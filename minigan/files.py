@@ -29,7 +29,12 @@ def atomic_write(path, mode="wb", durable=False, **open_args):
     without an exception, rename it over `path`; on an exception, remove it and leave `path` alone."""
     path = os.path.realpath(os.fspath(path))   # through a symbolic link, to the file it names
     directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=_prefix(os.path.basename(path)), dir=directory)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a folder, not a file")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_prefix(os.path.basename(path)), dir=directory)
+    except OSError as error:   # named by the file asked for, not by the temporary one
+        raise type(error)(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(fd, mode, **open_args) as f:
             yield f

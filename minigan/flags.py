@@ -33,6 +33,17 @@ def out_of_range(args, counts=(), positive=(), seeds=("seed",)):
     return None
 
 
+def file_to_write(path, flag, folder_is_made=False):
+    """A message if `path` cannot name a file to write, or None: a folder by that name, or (unless the program
+    makes it, `folder_is_made`) no folder to hold it."""
+    if os.path.isdir(path):
+        return f"{flag} {path}: is a folder; name a file"
+    folder = os.path.dirname(path) or "."
+    if not folder_is_made and not os.path.isdir(folder):
+        return f"{flag} {path}: there is no folder {folder}"
+    return None
+
+
 def make_folder(path, flag="--out"):
     """Make the output folder `path` (and its parents), or exit with one line saying why it cannot be made.
     Returns whether the folder is new."""

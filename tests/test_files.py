@@ -47,6 +47,17 @@ def test_a_symbolic_link_is_written_through(tmp_path):
     assert link.is_symlink() and target.read_bytes() == b"new"
 
 
+def test_a_folder_or_a_place_that_cannot_hold_files_is_named_as_the_file_asked_for(tmp_path):
+    with pytest.raises(IsADirectoryError, match=f"^{tmp_path} is a folder, not a file$"):
+        with files.atomic_write(tmp_path):
+            pass
+    missing = tmp_path / "none" / "a.png"
+    with pytest.raises(FileNotFoundError, match=f"^cannot write {missing}: No such file or directory$"):
+        with files.atomic_write(missing):
+            pass
+    assert os.listdir(tmp_path) == []
+
+
 def test_leftovers_are_removed_by_name_or_all_at_once(tmp_path):
     for name in (".tmp-log.csv-abc", ".tmp-checkpoint.npz-def", "log.csv", ".hidden"):
         (tmp_path / name).write_text("x")

@@ -374,11 +374,16 @@ def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_p
     with pytest.raises(SystemExit, match="no mnist IDX files"):   # a refused run leaves no empty folder
         example.main(SMALL + ["--steps", "1", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "refused")])
     assert not (tmp_path / "refused").exists()
+    (tmp_path / "s.npy").mkdir()
+    (tmp_path / "d.png").mkdir()
     for flags, message in ((["--n", "0"], "--n must be at least 1"),
                            (["--seed", "-1"], "--seed must be 0 or more, got -1"),
                            (["--out", str(tmp_path / "g.txt")], "a picture's name must end in one of"),
                            (["--n", "500", "--out", str(tmp_path / "g.png")], "a picture holds at most 400"),
-                           (["--npy", str(tmp_path / "s")], "must end in .npy")):
+                           (["--npy", str(tmp_path / "s")], "must end in .npy"),
+                           (["--npy", str(tmp_path / "none" / "s.npy")], f"there is no folder {tmp_path / 'none'}"),
+                           (["--npy", str(tmp_path / "s.npy")], "is a folder; name a file"),
+                           (["--out", str(tmp_path / "d.png")], "is a folder; name a file")):
         result = run_cli("-m", "minigan", "sample", "--checkpoint", ck, *flags)
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, flags
     result = run_cli("-m", "minigan", "sample", "--checkpoint", ck, "--png-dir", str(tmp_path / "a_file"))
@@ -400,8 +405,10 @@ def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_p
         assert result.returncode == 1 and result.stderr == f"error: {tmp_path / name}: not a readable .npy array ({why})\n"
     # --json: a .json file in a folder that exists, checked before the scoring; it once wrote over a run's log.csv
     log = (tmp_path / "run" / "log.csv").read_text()
+    (tmp_path / "a.json").mkdir()
     for target, message in ((tmp_path / "run" / "log.csv", "the file name must end in .json"),
-                            (tmp_path / "none" / "s.json", f"there is no folder {tmp_path / 'none'}")):
+                            (tmp_path / "none" / "s.json", f"there is no folder {tmp_path / 'none'}"),
+                            (tmp_path / "a.json", "is a folder; name a file")):
         result = run_cli("-m", "minigan", "eval", "--checkpoint", ck, "--json", str(target))
         assert result.returncode == 2 and f"error: --json {target}: {message}" in result.stderr
     assert (tmp_path / "run" / "log.csv").read_text() == log

@@ -1,10 +1,9 @@
 """`python -m minigan eval`: score a run's generator, or a file of samples, against the real digits."""
 import json
-import os
 
 import numpy
 
-from minigan import backend, files
+from minigan import backend, files, flags
 from minigan.messages import shown
 
 
@@ -26,9 +25,7 @@ def check_eval_args(args):
     run's log.csv named by mistake was lost) in a folder that exists (found only after the scoring, before)."""
     if args.json and not args.json.endswith(".json"):
         return f"--json {args.json}: the file name must end in .json"
-    if args.json and not os.path.isdir(os.path.dirname(args.json) or "."):
-        return f"--json {args.json}: there is no folder {os.path.dirname(args.json)}"
-    return None
+    return args.json and flags.file_to_write(args.json, "--json")
 
 
 def run_eval(args):
