@@ -329,6 +329,16 @@ def open_log(path, fields, resumed_step):
     return f, csv.DictWriter(f, fieldnames=fields)
 
 
+def stopped_by(error, step, saved, checkpoint_path):
+    """The line a run ends with when it cannot go on: what happened, and what its checkpoint holds."""
+    if isinstance(error, gan.TrainingDiverged):
+        return f"error: {error}. The last good checkpoint is {checkpoint_path}" if saved is not None else f"error: {error}"
+    said = f"error: could not write at step {step}: {error.strerror or error}"
+    if saved is None:
+        return said
+    return f"{said}; {checkpoint_path} holds step {saved}: make room, then go on with --resume {checkpoint_path}"
+
+
 def settings_of_the_resumed_run(args, saved):
     """Take the run-defining settings from the checkpoint's `saved` training options; a flag written out
     that contradicts one is an error naming both values. The length, the device and the output settings are
@@ -471,6 +481,7 @@ def train(args):
 
     start = time.perf_counter()
     progress = Progress(steps, step)
+    saved = step if args.resume and os.path.exists(checkpoint_path) else None   # the step the checkpoint holds
     with gan.StopRequests(progress.write) as stop:   # Ctrl-C or kill: the run stops between two steps, saved
         try:
             while step < steps and not stop.requested:
@@ -505,13 +516,13 @@ def train(args):
                 if sampling or stop.requested:   # a run asked to stop keeps the step it stops at
                     gan.check_finite(step, G=G, D=D)   # a checkpoint is written only of a run that is still whole
                     gan.save_run(checkpoint_path, G, D, opt_G, opt_D, step, batches, config, averaged)
-        except gan.TrainingDiverged as error:
+                    saved = step
+        except (gan.TrainingDiverged, OSError) as error:   # OSError: a full disk, or a folder made read-only
             progress.close()
             log_file.close()
             if evaluator:
                 eval_file.close()
-            print(f"error: {error}. The last good checkpoint is {checkpoint_path}"
-                  if os.path.exists(checkpoint_path) else f"error: {error}", file=sys.stderr)
+            print(stopped_by(error, step, saved, checkpoint_path), file=sys.stderr)
             return 1
     progress.close()
     log_file.close()

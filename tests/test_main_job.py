@@ -1,5 +1,6 @@
 """examples/mnist_gan.py end to end, exact resumption, the NaN guard, and `python -m minigan sample`."""
 import csv
+import errno
 import json
 import os
 import signal
@@ -11,7 +12,7 @@ import numpy
 import pytest
 
 import minigan
-from minigan import checkpoint, gan
+from minigan import checkpoint, files, gan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "mnist_gan.py")
@@ -180,6 +181,33 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(example, tmp_p
     assert example.main(SMALL + ["--steps", "10", "--out", str(tmp_path)]) == 1
     assert "step 6: the generator's loss is nan" in capsys.readouterr().err
     assert checkpoint.load(tmp_path / "checkpoint.npz")["step"] == 4
+
+
+def test_a_full_disk_stops_the_run_in_one_line_that_names_the_step_its_checkpoint_holds(example, tmp_path,
+                                                                                        monkeypatch, capsys):
+    real_save = gan.save_run
+    saves = {"n": 0}
+
+    def save_on_a_disk_that_fills(*args, **kwargs):   # the first save fits, the second finds the disk full
+        saves["n"] += 1
+        if saves["n"] == 2:
+            with files.atomic_write(args[0]) as f:   # as checkpoint.save: the error comes mid-write
+                f.write(b"part of a checkpoint")
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(gan, "save_run", save_on_a_disk_that_fills)
+    out = tmp_path / "run"
+    assert example.main(SMALL + ["--steps", "8", "--out", str(out)]) == 1
+    ck = out / "checkpoint.npz"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: could not write at step 8: No space left on device; {ck} holds step 4: make room, then go on "
+        f"with --resume {ck}")
+    assert checkpoint.load(ck)["step"] == 4 and not [n for n in os.listdir(out) if n.startswith(".tmp-")]
+    monkeypatch.setattr(gan, "save_run", real_save)   # room made
+    assert example.main(["--steps", "8", "--resume", str(ck), "--no-final-score"]) == 0
+    with open(out / "log.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == list(range(1, 9))
 
 
 def test_bad_flags_and_missing_data_are_explained(example, tmp_path, capsys):
