@@ -65,8 +65,8 @@ def one_line(message, category, filename, lineno, line=None):
 
 def run(main):
     """Run a program's `main` as its command: warnings are one line each; Ctrl-C ends it with one line and the
-    shell's code for it (130), and a failed allocation with one line saying so, not a traceback from wherever
-    it was. (On Ctrl-C the main job does more: it stops between two steps, saved.)"""
+    shell's code for it (130), and a failed allocation or write (a full disk) with one line saying so, not a
+    traceback from wherever it was. (On Ctrl-C the main job does more: it stops between two steps, saved.)"""
     warnings.formatwarning = one_line
     try:
         result = main()
@@ -75,4 +75,6 @@ def run(main):
         sys.exit(130)
     except MemoryError as error:   # NumPy's message says how much, and for what shape
         sys.exit(f"error: out of memory: {error or 'an allocation failed'}; a smaller model or batch needs less")
+    except OSError as error:   # a full disk, or a folder that cannot be written, while writing a result
+        sys.exit(f"error: {error}")
     sys.exit(result if isinstance(result, int) else 0)   # the toy worlds return their figures, for tests

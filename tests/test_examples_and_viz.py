@@ -122,6 +122,19 @@ def test_a_program_out_of_memory_says_so_in_one_line(tmp_path):
     assert len(result.stderr.splitlines()) == 1
 
 
+def test_a_program_whose_disk_fills_up_says_so_in_one_line(monkeypatch):
+    """Before, a toy world writing its figures to a full disk ended in a traceback from matplotlib."""
+    import errno
+
+    from minigan import flags
+
+    def writes_to_a_full_disk():
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    with pytest.raises(SystemExit) as stop:
+        flags.run(writes_to_a_full_disk)
+    assert stop.value.code == "error: [Errno 28] No space left on device"
+
+
 def test_graph_of_a_discriminator_step_shows_both_passes_through_d():
     G, D = gan.build_models(gan.default_config(ngf=4, ndf=4))
     fake = G(minigan.randn(2, 100))
