@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 import minigan
-from minigan import data
+from minigan import data, files
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
@@ -172,7 +172,7 @@ def main():
                   f"({step_gflop(b, *shape) / products * 1000:.0f} GFLOP/s) and everything else "
                   f"{total - products:.1f} ms")
     if args.json:
-        with open(args.json, "w") as f:
+        with files.atomic_write(args.json, "w") as f:
             json.dump({"device": args.device, "image_size": args.image_size, "channels": args.channels,
                        "matmul_peak_gflops": peak, "results": results}, f, indent=2)
 

@@ -19,7 +19,7 @@ import time
 import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py)
 import numpy
 
-from minigan import data, flags, gan
+from minigan import data, files, flags, gan
 from minigan.metrics import Evaluator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -113,7 +113,7 @@ def main():
         each = ", ".join(f"{v:.1f}" for v in fd)
         print(f"{name}: Frechet distance {numpy.mean(fd):.1f} +- {numpy.std(fd):.1f} ({each}), "
               f"inception score {numpy.mean(inception):.2f} +- {numpy.std(inception):.2f} over {len(fd)} seeds")
-    with open(os.path.join(args.out, "quality.json"), "w") as f:
+    with files.atomic_write(os.path.join(args.out, "quality.json"), "w") as f:
         json.dump({"real": floor.as_dict(), "runs": rows, "curve": curve, "steps": args.steps,
                    "device": args.device}, f, indent=2)
 
