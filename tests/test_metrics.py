@@ -101,3 +101,6 @@ def test_images_of_the_wrong_shape_or_range_are_refused(evaluator):
             evaluator.score(numpy.zeros(shape, numpy.uint8))
     with pytest.raises(ValueError, match=r"must lie in \[-1, 1\]"):
         evaluator.score(numpy.full((10, 28, 28), 3.0))
+    images, _ = data.load_embedded()
+    with pytest.raises(ValueError, match=r"these span \[0, 1\], as pixels in \[0, 1\] do: pass x \* 2 - 1$"):
+        evaluator.score(images[:10] / 255.0)   # scored before as grey digits on grey

@@ -70,7 +70,8 @@ def embed(model, images, batch=500):
 
 
 def as_unit_range(images):
-    """uint8 (n, 28, 28) or (n, 1, 28, 28) pixels, or floats in [-1, 1], as float32 (n, 1, 28, 28) in [-1, 1]."""
+    """uint8 (n, 28, 28) or (n, 1, 28, 28) pixels, or floats in [-1, 1], as float32 (n, 1, 28, 28) in [-1, 1].
+    Floats with no value below 0 are refused: they are [0, 1] pixels, whose scores would mean nothing."""
     images = numpy.asarray(images)
     if images.shape[1:] not in ((28, 28), (1, 28, 28)):
         raise ValueError(f"expected 28x28 grey images, shape (n, 28, 28) or (n, 1, 28, 28); got {images.shape}")
@@ -87,4 +88,7 @@ def as_unit_range(images):
         raise ValueError("the images hold inf or nan")
     if images.min() < -1.001 or images.max() > 1.001:
         raise ValueError(f"float images must lie in [-1, 1]; these span [{images.min():.3g}, {images.max():.3g}]")
+    if images.min() >= 0:   # read as [-1, 1], [0, 1] pixels are grey digits on grey: scores of something else
+        raise ValueError(f"float images must lie in [-1, 1], with -1 for the background; these span "
+                         f"[{images.min():.3g}, {images.max():.3g}], as pixels in [0, 1] do: pass x * 2 - 1")
     return images
