@@ -440,7 +440,7 @@ def test_unwritable_places_and_odd_requests_end_in_one_clear_line(example, tmp_p
         result = run_cli("-m", "minigan", "eval", "--checkpoint", ck, "--json", str(target))
         assert result.returncode == 2 and f"error: --json {target}: {message}" in result.stderr
     assert (tmp_path / "run" / "log.csv").read_text() == log
-    numpy.save(tmp_path / "ones.npy", numpy.ones((20, 28, 28)))
+    numpy.save(tmp_path / "ones.npy", -numpy.ones((20, 28, 28)))   # blank: the background alone
     result = run_cli("-m", "minigan", "eval", "--npy", str(tmp_path / "ones.npy"), "--json", str(tmp_path / "s.json"))
     assert result.returncode == 0 and json.loads((tmp_path / "s.json").read_text())["scores"]["samples"] == 20
     assert not [name for name in os.listdir(tmp_path) if ".tmp-" in name]
