@@ -174,6 +174,8 @@ def check_settings(args):
     for dest, most in gan.models.LIMITS.items():   # the widest players the library builds
         if getattr(args, dest) > most:
             return f"{flags.name(dest)} must be at most {most}, got {getattr(args, dest)}"
+    if args.arch == "mlp" and args.batch_size < 2:   # its batch norm's statistics are over the batch alone
+        return f"--batch-size {args.batch_size}: the mlp generator's batch norm needs at least 2 images a batch"
     if args.eval_every < 0:
         return f"--eval-every must be 0 (never) or a number of steps, got {args.eval_every}"
     for name in ("beta1", "beta2"):

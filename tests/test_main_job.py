@@ -217,6 +217,10 @@ def test_bad_flags_and_missing_data_are_explained(example, tmp_path, capsys):
         with pytest.raises(SystemExit):
             example.parse_args([f"--{flag}", str(most + 1)])
         assert f"--{flag} must be at most {most}, got {most + 1}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):   # a traceback from batch norm's own check, before
+        example.parse_args(["--arch", "mlp", "--batch-size", "1"])
+    assert "the mlp generator's batch norm needs at least 2 images a batch" in capsys.readouterr().err
+    example.parse_args(["--batch-size", "1"])   # the DCGAN's batch norm has 7 x 7 values a channel and image
     with pytest.raises(SystemExit, match="--batch-size 100000 is more than the 10,000 images"):
         example.main(["--batch-size", "100000", "--out", str(tmp_path / "big")])
     for flags in (["--epochs", "nan"], ["--epochs", "0"], ["--eval-every", "-1"], ["--lr", "-1"], ["--lr", "inf"],
