@@ -263,3 +263,16 @@ def test_ds_graph_on_the_real_batch_is_freed_before_it_sees_the_fake_batch(penal
     whole.backward()
     for g, p in zip(got, D.parameters()):
         numpy.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_grad_norm_is_the_norm_of_all_gradients_together():
+    minigan.manual_seed(0)
+    G, D = gan.build_models(gan.default_config(nz=8, ngf=4, ndf=4))
+    assert gan.grad_norm(D) is None   # no backward yet
+    D(G(minigan.randn(6, 8, 1, 1))).sum().backward()
+    for model in (G, D):
+        grads = [p.grad.numpy().astype(numpy.float64).ravel() for p in model.parameters()]
+        expected = math.sqrt(sum(g @ g for g in grads))
+        norm = gan.grad_norm(model)
+        assert norm.shape == () and not norm.requires_grad
+        assert float(norm.item()) == pytest.approx(expected, rel=1e-5)

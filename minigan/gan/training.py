@@ -12,7 +12,7 @@ import contextlib
 import math
 
 from minigan import backend, ops
-from minigan.autograd.tensor import no_grad, set_grad_enabled
+from minigan.autograd.tensor import Tensor, no_grad, set_grad_enabled
 from minigan.creation import randn
 from minigan.gan.losses import (
     PROBABILITY_LOSSES, clip_weights_, fake_loss, generator_loss, gradient_penalty, r1_penalty, real_loss,
@@ -42,13 +42,14 @@ def sample_noise(n, nz, device="cpu"):
 
 
 def grad_norm(module):
-    """The Euclidean norm of all of a module's gradients together (a Tensor)."""
-    total = None
-    for p in module.parameters():
-        if p.grad is not None:
-            square = (p.grad * p.grad).sum()
-            total = square if total is None else total + square
-    return ops.sqrt(total) if total is not None else None
+    """The Euclidean norm of all of a module's gradients together, or None if it has none: a figure for the
+    log, as a 0-d Tensor outside any graph. Each gradient's sum of squares is its dot product with itself, which
+    makes no array of squares (for G, a pass over 1.8 million floats less each step)."""
+    grads = [p.grad.data.reshape(-1) for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return None
+    xp = backend.get_array_module(grads[0])
+    return Tensor(xp.sqrt(sum(xp.dot(g, g) for g in grads)))
 
 
 @contextlib.contextmanager
