@@ -334,11 +334,11 @@ def open_log(path, fields, resumed_step):
 def stopped_by(error, step, saved, checkpoint_path):
     """The line a run ends with when it cannot go on: what happened, and what its checkpoint holds."""
     if isinstance(error, gan.TrainingDiverged):
-        return f"error: {error}. The last good checkpoint is {checkpoint_path}" if saved is not None else f"error: {error}"
-    said = f"error: could not write at step {step}: {error.strerror or error}"
-    if saved is None:
-        return said
-    return f"{said}; {checkpoint_path} holds step {saved}: make room, then go on with --resume {checkpoint_path}"
+        said, then = f"error: {error}", f". The last good checkpoint is {checkpoint_path}"
+    else:   # OSError
+        said = f"error: could not write at step {step}: {error.strerror or error}"
+        then = f"; {checkpoint_path} holds step {saved}: make room, then go on with --resume {checkpoint_path}"
+    return said if saved is None else said + then
 
 
 def settings_of_the_resumed_run(args, saved):

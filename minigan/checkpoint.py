@@ -6,8 +6,9 @@
 Arrays are stored as members named by their order ("a0", "a1", ...); everything else goes into one JSON
 document stored as the array "__meta__.json", with each array replaced by a reference to its member, so a
 key's name never becomes a file name and every key round-trips as it was. Keys starting with "__" are kept
-for this format and refused. Writing goes through `files.atomic_write` (a temporary file in the same directory, flushed, fsynced
-and renamed over the old file): a crash at any instant leaves the old checkpoint or the new one, whole. A
+for this format and refused. Writing goes through `files.atomic_write` (a temporary file in the same
+directory, flushed, fsynced and renamed over the old file): a crash at any instant leaves the old checkpoint
+or the new one, whole. A
 temporary file that a killed save left behind is removed by the next save to the same path. A path that
 is a symbolic link is written through: the file it points to is replaced, the link stays.
 Reading uses allow_pickle=False, so a file carrying a pickled object is refused before any code runs, and
