@@ -3,13 +3,13 @@
     with atomic_write("run/log.csv", "w", durable=True) as f:
         f.write(text)
 
-Every file minigan writes (checkpoints, logs, pictures, samples, scores, downloads, caches; the toy worlds'
-GIF animations, which matplotlib writes by name, are the one exception) goes through `atomic_write`: the
-bytes go to a temporary file beside the target (the same folder, so the same file system), which is renamed
-over the target only once it is complete. On POSIX the rename is atomic, so a reader, or a
-run started after a kill at any instant, finds the old file or the new one, never a mixture, and an error while
-writing leaves the old file as it was. With durable=True the file and then the rename are forced to disk
-(fsync) as well, so they outlive a power cut: what a run's checkpoint and log need, and pictures do not.
+Every file minigan writes (checkpoints, logs, pictures, samples, scores, downloads, caches; the toy worlds' GIF
+animations, which matplotlib writes by name, are the one exception) goes through `atomic_write`: the bytes go to
+a temporary file beside the target (the same folder, so the same file system), which is renamed over the target
+only once it is complete. On POSIX the rename is atomic, so a reader, or a run started after a kill at any
+instant, finds the old file or the new one, never a mixture, and an error while writing leaves the old file as it
+was. With durable=True the file and then the rename are forced to disk (fsync) as well, so they outlive a power
+cut: what a run's checkpoint and log need, and pictures do not.
 
 A path that is a symbolic link is written through: the file it names is replaced and the link stays. A write
 killed before its rename leaves a hidden temporary file, `.tmp-<name>-<random>`; `remove_leftovers` clears
