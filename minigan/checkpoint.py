@@ -8,9 +8,9 @@ document stored as the array "__meta__.json", with each array replaced by a refe
 key's name never becomes a file name and every key round-trips as it was. Keys starting with "__" are kept
 for this format and refused. Writing goes through `files.atomic_write` (a temporary file in the same
 directory, flushed, fsynced and renamed over the old file): a crash at any instant leaves the old checkpoint
-or the new one, whole. A
-temporary file that a killed save left behind is removed by the next save to the same path. A path that
-is a symbolic link is written through: the file it points to is replaced, the link stays.
+or the new one, whole. A temporary file that a killed save left behind is removed by the next save to the
+same path. A path that is a symbolic link is written through: the file it points to is replaced, the link
+stays.
 Reading uses allow_pickle=False, so a file carrying a pickled object is refused before any code runs, and
 reads within bounds: only a regular file is opened (a pipe or a device would block or never end), and the
 sizes its members declare are checked before any is decompressed (a small file that would inflate to

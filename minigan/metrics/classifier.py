@@ -86,9 +86,10 @@ def as_unit_range(images):
     images = images.astype(numpy.float32)
     if not numpy.isfinite(images).all():
         raise ValueError("the images hold inf or nan")
-    if images.min() < -1.001 or images.max() > 1.001:
-        raise ValueError(f"float images must lie in [-1, 1]; these span [{images.min():.3g}, {images.max():.3g}]")
-    if images.min() >= 0:   # read as [-1, 1], [0, 1] pixels are grey digits on grey: scores of something else
+    low, high = images.min(), images.max()
+    if low < -1.001 or high > 1.001:
+        raise ValueError(f"float images must lie in [-1, 1]; these span [{low:.3g}, {high:.3g}]")
+    if low >= 0:   # read as [-1, 1], [0, 1] pixels are grey digits on grey: scores of something else
         raise ValueError(f"float images must lie in [-1, 1], with -1 for the background; these span "
-                         f"[{images.min():.3g}, {images.max():.3g}], as pixels in [0, 1] do: pass x * 2 - 1")
+                         f"[{low:.3g}, {high:.3g}], as pixels in [0, 1] do: pass x * 2 - 1")
     return images

@@ -22,7 +22,8 @@ def add_eval_command(subparsers, add_generator_choice):
 
 def check_eval_args(args):
     """An error message for eval's flags, or None. A --json must name a .json file (it is written over: a
-    run's log.csv named by mistake was lost) in a folder that exists (found only after the scoring, before)."""
+    run's log.csv named by mistake was lost), not a folder, in a folder that exists: checked before the scoring
+    (before, a mistake was found only after it)."""
     if args.json and not args.json.endswith(".json"):
         return f"--json {args.json}: the file name must end in .json"
     return args.json and flags.file_to_write(args.json, "--json")
