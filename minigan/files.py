@@ -3,17 +3,20 @@
     with atomic_write("run/log.csv", "w", durable=True) as f:
         f.write(text)
 
-Every file minigan writes (checkpoints, logs, pictures, samples, scores, downloads, caches; the toy worlds' GIF
-animations, which matplotlib writes by name, are the one exception) goes through `atomic_write`: the bytes go to
-a temporary file beside the target (the same folder, so the same file system), which is renamed over the target
-only once it is complete. On POSIX the rename is atomic, so a reader, or a run started after a kill at any
-instant, finds the old file or the new one, never a mixture, and an error while writing leaves the old file as it
-was. With durable=True the file and then the rename are forced to disk (fsync) as well, so they outlive a power
-cut: what a run's checkpoint and log need, and pictures do not.
+Every file minigan writes (checkpoints, logs, pictures, samples, scores, downloads, caches, animations) goes
+through `atomic_write`: the bytes go to a temporary file beside the target (the same folder, so the same file
+system), which is renamed over the target only once it is complete. On POSIX the rename is atomic, so a reader,
+or a run started after a kill at any instant, finds the old file or the new one, never a mixture, and an error
+while writing leaves the old file as it was. With durable=True the file and then the rename are forced to disk
+(fsync) as well, so they outlive a power cut: what a run's checkpoint and log need, and pictures do not.
+
+A writer that takes only a file name (matplotlib's animation writers) writes to the temporary file's name,
+`f.name`, inside the block: the temporary file ends in the target's extension, by which such writers pick the
+format.
 
 A path that is a symbolic link is written through: the file it names is replaced and the link stays. A write
-killed before its rename leaves a hidden temporary file, `.tmp-<name>-<random>`; `remove_leftovers` clears
-them, which only the program that owns the folder may do (another writer's temporary file may be in use).
+killed before its rename leaves a hidden temporary file, `.tmp-<name>-<random><extension>`; `remove_leftovers`
+clears them, which only the program that owns the folder may do (another writer's temporary file may be in use).
 """
 import contextlib
 import os
@@ -33,11 +36,12 @@ def atomic_write(path, mode="wb", durable=False, **open_args):
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path} is a folder, not a file")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=_prefix(os.path.basename(path)), dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=_prefix(os.path.basename(path)), suffix=os.path.splitext(path)[1],
+                                   dir=directory)
     except OSError as error:   # named by the file asked for, not by the temporary one
         raise type(error)(f"cannot write {path}: {error.strerror}") from None
     try:
-        with os.fdopen(fd, mode, **open_args) as f:
+        with open(tmp, mode, opener=lambda *_: fd, **open_args) as f:   # mkstemp's file, f.name its name
             yield f
             if durable:
                 f.flush()

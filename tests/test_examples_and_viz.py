@@ -7,6 +7,7 @@ import sys
 
 import numpy
 import pytest
+from PIL import Image
 
 import minigan
 from minigan import gan, viz
@@ -21,11 +22,18 @@ def load_example(name):
     return module
 
 
+def assert_animation(path, frames):
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == frames
+
+
 def test_toy_1d_draws_its_panel_and_gif(tmp_path):
     toy = load_example("toy_1d")
     frames = toy.main(["--steps", "40", "--frame-every", "20", "--out", str(tmp_path)])
     assert len(frames) == 3 and {"pg", "d", "d_star"} <= set(frames[-1])
-    assert (tmp_path / "toy_1d_panel.png").stat().st_size > 0 and (tmp_path / "toy_1d.gif").stat().st_size > 0
+    assert (tmp_path / "toy_1d_panel.png").stat().st_size > 0
+    assert_animation(tmp_path / "toy_1d.gif", frames=3)
+    assert sorted(os.listdir(tmp_path)) == ["toy_1d.gif", "toy_1d_panel.png"]   # no temporary file left
     f = frames[-1]
     assert numpy.all((0 <= f["d"]) & (f["d"] <= 1)) and numpy.all((0 <= f["d_star"]) & (f["d_star"] <= 1))
     assert abs(numpy.trapezoid(f["pg"], toy.GRID) - 1) < 0.05  # p_g is a density
@@ -47,8 +55,10 @@ def test_mixture_2d_measures_modes_and_quality(tmp_path):
     assert mix.quality(numpy.zeros((100, 2)), 0.02) == (0, 0.0)   # all in the ring's empty middle
     histories = mix.main(["--steps", "4", "--every", "2", "--width", "16", "--out", str(tmp_path)])
     assert set(histories) == {name for name, _, _ in mix.RUNS}
-    for name in ("mixture_2d_panel.png", "mixture_2d_modes.png", "mixture_2d.gif"):
+    for name in ("mixture_2d_panel.png", "mixture_2d_modes.png"):
         assert (tmp_path / name).stat().st_size > 0
+    assert_animation(tmp_path / "mixture_2d.gif", frames=3)
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".tmp-")]
 
 
 @pytest.mark.parametrize("loss", ["wgan", "wgan-gp"])

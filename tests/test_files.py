@@ -47,6 +47,25 @@ def test_a_symbolic_link_is_written_through(tmp_path):
     assert link.is_symlink() and target.read_bytes() == b"new"
 
 
+def test_a_writer_that_takes_a_name_writes_the_temporary_file_which_keeps_the_extension(tmp_path):
+    path = tmp_path / "frames.gif"
+    path.write_bytes(b"old")
+    frames = [Image.new("L", (4, 4), v) for v in (0, 255)]
+    with files.atomic_write(path) as f:
+        assert f.name.endswith(".gif") and os.path.dirname(f.name) == str(tmp_path)
+        frames[0].save(f.name, save_all=True, append_images=frames[1:])   # Pillow picks GIF by the name
+        assert path.read_bytes() == b"old"
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 2
+    with pytest.raises(ValueError, match="no frames"):
+        with files.atomic_write(path) as f:
+            frames[0].save(f.name)
+            raise ValueError("no frames")
+    with Image.open(path) as gif:
+        assert gif.n_frames == 2   # the old file, whole
+    assert os.listdir(tmp_path) == ["frames.gif"]
+
+
 def test_a_folder_or_a_place_that_cannot_hold_files_is_named_as_the_file_asked_for(tmp_path):
     with pytest.raises(IsADirectoryError, match=f"^{tmp_path} is a folder, not a file$"):
         with files.atomic_write(tmp_path):

@@ -1,5 +1,7 @@
-"""The README's code examples run as written, and print what the README says they print."""
+"""The README's code examples run as written and print what the README says they print; its calibration table
+is what its script prints."""
 import contextlib
+import importlib.util
 import io
 import os
 import re
@@ -26,3 +28,25 @@ def test_a_readme_example_runs_and_prints_what_its_comments_say(heading):
     said = [line.split("# ", 1)[1].split(":")[0].strip() for line in code.splitlines()
             if line.startswith("print(") and "# " in line]
     assert printed.getvalue().split("\n")[:len(said)] == said
+
+
+def test_the_calibration_table_is_what_its_script_prints():
+    """Row for row; each figure to within one unit of its last printed digit (another CPU's BLAS may round
+    the last digit the other way)."""
+    path = os.path.join(os.path.dirname(README), "scripts", "calibrate_metrics.py")
+    spec = importlib.util.spec_from_file_location("calibrate_metrics", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        script.main()
+    made = printed.getvalue().splitlines()
+    text = open(README, encoding="utf-8").read().splitlines()
+    start = text.index(made[0])
+    shown = text[start:start + len(made)]
+    number = re.compile(r"\d+(?:\.(\d+))?")
+    for ours, theirs in zip(made, shown):
+        assert number.sub("#", ours) == number.sub("#", theirs)   # the same rows, words and layout
+        for a, b in zip(number.finditer(ours), number.finditer(theirs)):
+            unit = 10.0 ** -len(a.group(1) or "")
+            assert abs(float(a.group()) - float(b.group())) <= unit * 1.01, (ours, theirs)
