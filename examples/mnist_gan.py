@@ -14,6 +14,7 @@ import argparse
 import csv
 import math
 import os
+import shlex
 import sys
 import time
 
@@ -337,7 +338,8 @@ def stopped_by(error, step, saved, checkpoint_path):
         said, then = f"error: {error}", f". The last good checkpoint is {checkpoint_path}"
     else:   # OSError
         said = f"error: could not write at step {step}: {error.strerror or error}"
-        then = f"; {checkpoint_path} holds step {saved}: make room, then go on with --resume {checkpoint_path}"
+        then = (f"; {checkpoint_path} holds step {saved}: make room, then go on with "
+                f"--resume {shlex.quote(checkpoint_path)}")
     return said if saved is None else said + then
 
 
@@ -366,7 +368,7 @@ def refuse_to_overwrite(args, checkpoint_path):
     continuing = args.resume and os.path.exists(checkpoint_path) and os.path.samefile(args.resume, checkpoint_path)
     if held and not continuing and not args.force:
         sys.exit(f"error: {args.out} holds another run ({' and '.join(held)}); continue it with --resume "
-                 f"{checkpoint_path}, replace it with --force, or choose another --out")
+                 f"{shlex.quote(checkpoint_path)}, replace it with --force, or choose another --out")
 
 
 EVAL_FIELDS = ["step", "samples", "frechet_distance", "inception_score", "modes", "class_kl", "near_duplicates"]
@@ -462,7 +464,7 @@ def train(args):
     steps = total_steps(args, batches)
     if step >= steps:   # a finished run resumed: nothing is trained, and nothing written
         print(f"nothing to train: the run is at step {step}, and this one ends at step {steps}; to go on, "
-              f"--resume {args.resume} with --steps above {step}")
+              f"--resume {shlex.quote(args.resume)} with --steps above {step}")
         return 0
     loss = gan.played(args.loss)   # wgan-gp plays wgan, with its penalty args.gp
     log_fields = ["step", *gan.figure_names(loss, bool(args.gp or args.r1)), "seconds"]
@@ -532,7 +534,7 @@ def train(args):
         if evaluator:
             eval_file.close()
         print(f"stopped at step {step} of {steps} ({stop.requested.name}); {checkpoint_path} holds it: go on with "
-              f"python examples/mnist_gan.py --resume {checkpoint_path}", file=sys.stderr)
+              f"python examples/mnist_gan.py --resume {shlex.quote(checkpoint_path)}", file=sys.stderr)
         return 128 + stop.requested.value   # as a shell reports a program its signal stopped
     eval_rows = []
     if evaluator:
@@ -559,7 +561,7 @@ def train(args):
           "  log.csv              every step's figures\n"
           + (f"  eval.csv             the scores every {args.eval_every} steps\n" if evaluator else "") +
           f"  checkpoint.npz       the whole run: --resume it, or `python -m minigan sample --checkpoint "
-          f"{checkpoint_path}`")
+          f"{shlex.quote(checkpoint_path)}`")
     return 0
 
 

@@ -10,6 +10,7 @@
 import argparse
 import glob
 import os
+import shlex
 
 import numpy
 
@@ -115,7 +116,7 @@ def download(args):
     if args.dest:
         flags.make_folder(args.dest, "--dest")
     folder = data.download_mnist(args.dest)
-    print(f"MNIST is in {folder}; train with: python examples/mnist_gan.py --data {folder}")
+    print(f"MNIST is in {folder}; train with: python examples/mnist_gan.py --data {shlex.quote(folder)}")
 
 
 def main(argv=None):

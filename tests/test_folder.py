@@ -116,8 +116,11 @@ def npy_bytes(array):
 
 
 def test_folders_without_pictures_and_bad_requests_are_errors(tmp_path):
-    with pytest.raises(data.DataNotFound, match="no such folder"):
+    with pytest.raises(data.DataNotFound, match="absent: no such folder$"):
         data.load_folder(str(tmp_path / "absent"), 32)
+    (tmp_path / "a.png").write_bytes(b"not a folder")
+    with pytest.raises(data.DataNotFound, match="a.png: a file, not a folder$"):
+        data.load_folder(str(tmp_path / "a.png"), 32)
     (tmp_path / "empty" / "sub").mkdir(parents=True)
     (tmp_path / "empty" / "readme.txt").write_text("hello")
     with pytest.raises(data.DataNotFound, match="no pictures in it or below it"):

@@ -3,6 +3,7 @@ import csv
 import errno
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -286,6 +287,21 @@ def test_eval_every_scores_the_run_and_warns_of_collapse(example, tmp_path, caps
     assert int(rows[0]["modes"]) < 8
     assert "warning: step 2: mode collapse?" in capsys.readouterr().err
     assert (tmp_path / "curves.png").exists()
+
+
+def test_the_commands_a_run_prints_can_be_pasted_when_its_folder_has_spaces(example, tmp_path, capsys):
+    out = tmp_path / "my run (2)"
+    checkpoint = str(out / "checkpoint.npz")
+    assert example.main(SMALL + ["--steps", "2", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    command = said[said.index("`python -m minigan sample"):].split("`")[1]
+    assert shlex.split(command)[-2:] == ["--checkpoint", checkpoint]
+    assert example.main(["--resume", checkpoint, "--steps", "2"]) == 0
+    said = capsys.readouterr().out
+    assert shlex.split(said[said.index("--resume"):].split(" with ")[0]) == ["--resume", checkpoint]
+    with pytest.raises(SystemExit) as refused:
+        example.main(SMALL + ["--steps", "2", "--out", str(out)])
+    assert shlex.split(str(refused.value).split("continue it with ")[1].split(",")[0]) == ["--resume", checkpoint]
 
 
 def test_a_new_run_never_overwrites_another_runs_files(example, tmp_path):

@@ -100,7 +100,7 @@ def load_folder(folder, size, channels=3):
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (grey) or 3 (colour), got {channels}")
     if not os.path.isdir(folder):
-        raise DataNotFound(f"{folder}: no such folder")
+        raise DataNotFound(f"{folder}: " + ("a file, not a folder" if os.path.exists(folder) else "no such folder"))
     files = list_pictures(folder)
     if not files:
         raise DataNotFound(f"{folder}: no pictures in it or below it (looked for {', '.join(EXTENSIONS)} files)")
