@@ -8,6 +8,7 @@ minigan does to your process; skip it to learn how autograd works.
   * minigan's own NumPy kernels cut their work over the cores (`on_all_cores`); MINIGAN_NUM_THREADS sets
     how many threads, 1 keeps every kernel on the calling thread.
 
+Both settings are read once, on import; a value that is neither stops the process with one line naming it.
 This module imports no NumPy: minigan/__init__.py imports it first, so the OpenBLAS setting comes in time.
 """
 import ctypes
@@ -30,7 +31,10 @@ def keep_freed_memory():
     2-core machine). Raising the mmap and trim thresholds keeps them in the heap. Called once on import;
     set MINIGAN_KEEP_FREED_MEMORY=0 to leave the allocator as it is. Does nothing off glibc.
     """
-    if os.environ.get("MINIGAN_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
+    keep = os.environ.get("MINIGAN_KEEP_FREED_MEMORY", "1")
+    if keep not in ("0", "1"):
+        raise ValueError(f"MINIGAN_KEEP_FREED_MEMORY must be 0 (leave the allocator alone) or 1; got {keep!r}")
+    if keep == "0" or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -38,9 +42,6 @@ def keep_freed_memory():
         return bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1))
     except (OSError, AttributeError):  # not glibc
         return False
-
-
-keep_freed_memory()
 
 
 # --------------------------------------------------------------------------- threads
@@ -65,7 +66,14 @@ def num_threads():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-THREADS = num_threads()
+# Read once, on import. A bad value ends the process with one line, as Python itself does for a bad
+# PYTHONHASHSEED: it is the process's setting, with no caller to hand an error to.
+try:
+    keep_freed_memory()
+    THREADS = num_threads()
+except ValueError as error:
+    sys.exit(f"error: {error}")
+
 SERIAL_BELOW = 1 << 16   # numbers moved; under this, handing work to another thread costs more than it saves
 _pool = None
 _pool_pid = None

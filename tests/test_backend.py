@@ -15,6 +15,23 @@ def test_a_bad_thread_count_in_the_environment_is_named(monkeypatch, value):
         machine.num_threads()
 
 
+@pytest.mark.parametrize("name, value", [("MINIGAN_NUM_THREADS", "two"), ("MINIGAN_KEEP_FREED_MEMORY", "no")])
+def test_a_bad_setting_stops_any_program_at_import_with_one_line(name, value):
+    done = subprocess.run([sys.executable, "-c", "import minigan; print('imported')"], capture_output=True,
+                          text=True, env={**os.environ, name: value})
+    assert done.returncode == 1 and done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: {name} must be ") and line.endswith(f"; got '{value}'")
+
+
+def test_keeping_freed_memory_takes_0_or_1(monkeypatch):
+    monkeypatch.setenv("MINIGAN_KEEP_FREED_MEMORY", "0")
+    assert machine.keep_freed_memory() is False   # left alone
+    monkeypatch.setenv("MINIGAN_KEEP_FREED_MEMORY", "off")
+    with pytest.raises(ValueError, match="MINIGAN_KEEP_FREED_MEMORY must be 0 .* or 1; got 'off'"):
+        machine.keep_freed_memory()
+
+
 def test_the_thread_count_in_the_environment_is_obeyed(monkeypatch):
     monkeypatch.setenv("MINIGAN_NUM_THREADS", "3")
     assert machine.num_threads() == 3
