@@ -134,6 +134,10 @@ def test_load_prefers_a_given_folder_and_names_what_is_missing(tmp_path):
     with pytest.raises(data.DataNotFound, match="empty: no mnist IDX files"):
         os.makedirs(tmp_path / "empty")
         data.load("mnist", str(tmp_path / "empty"))
+    os.makedirs(tmp_path / "images_only")
+    write_idx(tmp_path / "images_only" / "train-images-idx3-ubyte", numpy.zeros((5, 28, 28), numpy.uint8))
+    with pytest.raises(data.DataNotFound, match=r"images_only: no train-labels-idx1-ubyte\[\.gz\]$"):
+        data.load("mnist", str(tmp_path / "images_only"))   # the images are there: only the labels are named
 
 
 def test_fashion_without_files_says_how_to_get_them(monkeypatch, tmp_path):

@@ -66,7 +66,8 @@ def load_idx_folder(folder, split="train"):
     image_stem, label_stem = FILES[split]
     images_path, labels_path = _find(folder, image_stem), _find(folder, label_stem)
     if images_path is None or labels_path is None:
-        raise DataNotFound(f"{folder}: no {image_stem}[.gz] and {label_stem}[.gz]")
+        missing = [f"{stem}[.gz]" for stem, path in ((image_stem, images_path), (label_stem, labels_path)) if not path]
+        raise DataNotFound(f"{folder}: no {' and no '.join(missing)}")
     images, labels = read_idx(images_path), read_idx(labels_path)
     check_images_and_labels(images, labels, images_path, labels_path)
     return images, labels
