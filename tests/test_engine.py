@@ -290,6 +290,13 @@ def test_gradcheck_checks_every_output_of_a_function_returning_several():
         minigan.gradcheck(lambda x: (x.sum(), SquareWithWrongGradient()(x)), [x])
 
 
+def test_gradcheck_takes_one_tensor_as_well_as_a_list_of_them():
+    x = leaf(numpy.array([[1.0, -2.0], [0.5, 3.0]]))   # a Tensor of two rows: one input, not two
+    assert minigan.gradcheck(lambda x: x * x, x) and minigan.gradgradcheck(lambda x: x * x * x, x)
+    with pytest.raises(minigan.GradcheckError, match="input 0 .shape .2, 2.."):
+        minigan.gradcheck(lambda x: SquareWithWrongGradient()(x), x)
+
+
 def test_gradcheck_refuses_an_integer_output():
     x = leaf(numpy.array([1.0, 2.0]))
     with pytest.raises(TypeError, match="int64 tensor, which has no gradient"):

@@ -27,7 +27,7 @@ def _upstream(outputs, seed):
 
 
 def _checked(inputs):
-    inputs = tuple(inputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)   # one Tensor, or a sequence of them
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise TypeError(f"gradcheck: input {i} is a {type(x).__name__}; pass Tensors")
@@ -90,8 +90,8 @@ def _numeric(fn, inputs, index, vs, eps):
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Check the analytic gradient of `fn` against central differences, for each input with requires_grad.
 
-    fn: a function of the Tensors in `inputs` returning one Tensor or a tuple of them. Returns True, or
-    raises GradcheckError.
+    fn: a function of the Tensors in `inputs` (a Tensor, or a list or tuple of them) returning one Tensor or a
+    tuple of them. Returns True, or raises GradcheckError.
     """
     inputs, checked = _checked(inputs)
     vs = _upstream(_outputs(fn, inputs), seed)
