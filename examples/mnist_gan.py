@@ -439,6 +439,8 @@ def train(args):
                                 channels=1 if images.ndim == 3 else images.shape[1], conditional=args.conditional,
                                 classes=len(classes) if args.conditional else gan.models.NUM_CLASSES,
                                 d_norm=args.d_norm, spectral_norm=args.spectral_norm)
+    if args.conditional:
+        config["class_names"] = list(classes)   # what each label draws, for `sample --label`
     config["training"] = {k: v for k, v in vars(args).items()
                           if k not in ("resume", "out", "force", "given", "settled")}
     G, D = gan.build_models(config)

@@ -29,17 +29,29 @@ def slerp(a, b, t):
                        numpy.sin((1 - t) * omega) / so * a + numpy.sin(t * omega) / so * b)
 
 
+def label_number(label, config):
+    """The label that --label names: a class's name (a sub-folder's, for a folder of pictures), or its number."""
+    from minigan.gan import class_names
+    if not config["conditional"]:
+        raise SystemExit("error: --label needs a conditional model; this checkpoint's model is not conditional")
+    names = class_names(config)
+    if label in names:
+        return names.index(label)
+    if label.isdigit() and int(label) < len(names):
+        return int(label)
+    raise SystemExit(f"error: --label {label!r} is none of the model's classes: "
+                     + ", ".join(f"{number} {name or '(the pictures directly in the folder)'}"
+                               for number, name in enumerate(names)))
+
+
 def sample(args):
     from minigan.gan import class_labels, generate, load_generator, save_grid, to_pixels
     backend.check_device(args.device)
     G, config, _ = load_generator(args.checkpoint, args.device, args.generator)
     rng = numpy.random.default_rng(args.seed)
     nz = config["nz"]
-    if args.label is not None and not config["conditional"]:
-        raise SystemExit("error: --label needs a conditional model; this checkpoint's model is not conditional")
+    label = None if args.label is None else label_number(args.label, config)
     classes = config["classes"]
-    if args.label is not None and not 0 <= args.label < classes:
-        raise SystemExit(f"error: --label must be one of the model's classes 0-{classes - 1}, got {args.label}")
     if args.interpolate:
         rows, steps = max(1, args.n // 10), 10
         ends = rng.standard_normal((2, rows, 1, nz))
@@ -48,8 +60,8 @@ def sample(args):
     else:
         z = rng.standard_normal((args.n, nz))
         labels = class_labels(args.n, config)
-    if labels is not None and args.label is not None:
-        labels = numpy.full(len(z), args.label)
+    if label is not None:
+        labels = numpy.full(len(z), label)
     images = generate(G, z, labels, args.device)
     wrote = []
     if args.npy:
@@ -130,7 +142,8 @@ def main(argv=None):
     s.add_argument("--npy", help="save the images to this .npy file as uint8 pixels 0-255, shape (n, 28, 28)")
     s.add_argument("--png-dir", metavar="DIR",
                    help="write each image as its own PNG file in DIR (sample_00000.png, ...)")
-    s.add_argument("--label", type=int, help="for a conditional model: draw only this digit")
+    s.add_argument("--label", help="for a conditional model: draw only this class, by its name (a digit, or a "
+                                   "sub-folder's name) or its number")
     s.add_argument("--interpolate", action="store_true",
                    help="rows of 10 images walking (slerp) between two random latent points")
     s.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")

@@ -86,6 +86,18 @@ def test_the_statistics_of_a_conditional_generator_come_from_the_classes_it_was_
             gan.build_models(gan.default_config(classes=classes))
 
 
+
+def test_a_models_classes_are_named_by_its_config_or_else_as_digits():
+    config = gan.default_config(conditional=True, classes=3)
+    assert gan.class_names(config) == ["0", "1", "2"]   # a checkpoint of an earlier version: the digits
+    config["class_names"] = ["cats", "dogs", ""]         # "": the pictures directly in the folder
+    assert gan.class_names(config) == ["cats", "dogs", ""] and gan.build_models(config)
+    for names in (["cats", "dogs"], ["cats", "cats", "dogs"], "cats", ["cats", 2, "dogs"], ["x" * 256, "a", "b"]):
+        config["class_names"] = names
+        with pytest.raises(ValueError, match="class_names must be 3 different names"):
+            gan.build_models(config)
+
+
 def _figures(path):
     with open(path) as f:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]

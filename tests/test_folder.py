@@ -168,9 +168,17 @@ def test_the_main_job_trains_on_a_folder_in_colour_and_samples_it(example, tmp_p
     result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"), "--n", "4",
                      "--png-dir", str(tmp_path / "pngs"))
     assert result.returncode == 0, result.stderr
-    result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"),
-                     "--label", "3")
-    assert result.returncode == 1 and "--label must be one of the model's classes 0-2, got 3" in result.stderr
+    assert state["config"]["class_names"] == ["circles", "squares", "triangles"]
+    for label in ("squares", "1"):   # by the sub-folder's name, or by its number: the same samples
+        result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"),
+                         "--n", "3", "--label", label, "--npy", str(tmp_path / f"{label}.npy"))
+        assert result.returncode == 0, result.stderr
+    numpy.testing.assert_array_equal(numpy.load(tmp_path / "squares.npy"), numpy.load(tmp_path / "1.npy"))
+    for label in ("3", "hexagons"):
+        result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"),
+                         "--label", label)
+        assert result.returncode == 1 and result.stderr.strip() == (
+            f"error: --label '{label}' is none of the model's classes: 0 circles, 1 squares, 2 triangles")
     with Image.open(tmp_path / "pngs" / "sample_00000.png") as image:
         assert image.mode == "RGB" and image.size == (32, 32)
     scored = run_cli("-m", "minigan", "eval", "--checkpoint", str(tmp_path / "run" / "checkpoint.npz"))

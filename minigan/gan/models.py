@@ -10,7 +10,9 @@ discriminator's input (for the DCGAN as one extra image-sized channel).
 `config` holds what builds a model, so a checkpoint can rebuild its players (`build_models`). Its `classes`
 is how many of the NUM_CLASSES labels a conditional model was trained on (a folder of pictures may have fewer
 classes than the ten digits): samples drawn for every class cycle through those only (`class_labels`). An
-unconditional model reads no label; its `classes` stays NUM_CLASSES.
+unconditional model reads no label; its `classes` stays NUM_CLASSES. A conditional model's config may also
+name its classes (`class_names`, the sub-folders' names for a folder of pictures); they build nothing, and
+say what each label draws (`class_names`, the function, gives the digits' names where none are stored).
 """
 import math
 
@@ -257,6 +259,18 @@ def check_config(config):
         raise ValueError(f"d_norm must be one of {D_NORMS}, got {shown(config['d_norm'])}")
     if type(config.get("spectral_norm", False)) is not bool:
         raise ValueError(f"spectral_norm must be true or false, got {shown(config['spectral_norm'])}")
+    names = config.get("class_names")
+    if names is not None and not (isinstance(names, list) and len(names) == classes
+                                  and all(isinstance(n, str) and len(n) <= 255 for n in names)
+                                  and len(set(names)) == len(names)):
+        raise ValueError(f"class_names must be {classes} different names (at most 255 characters each), "
+                         f"got {shown(names)}")
+
+
+def class_names(config):
+    """The names of the classes a conditional model draws, label by label: those its config stores, else the
+    digits' ('0', '1', ...)."""
+    return config.get("class_names") or [str(label) for label in range(complete_config(config)["classes"])]
 
 
 def class_labels(n, config):
