@@ -96,13 +96,15 @@ def main():
         totals["minigan"] += ours
         totals["pytorch"] += theirs or 0
         totals["gflop"] += flop
-        print(f"{layer[0]:34s} {ours * 1000:10.2f} {theirs * 1000 if theirs else float('nan'):10.2f} "
-              f"{ours / theirs if theirs else float('nan'):6.2f} {flop:6.2f} {flop / ours:12.0f} "
-              f"{100 * flop / ours / peak:6.0f}%")
-    rate = totals["gflop"] / totals["minigan"]
-    ratio = totals["minigan"] / totals["pytorch"] if torch else float("nan")
-    print(f"{'all layers':34s} {totals['minigan'] * 1000:10.2f} {totals['pytorch'] * 1000:10.2f} {ratio:6.2f} "
-          f"{totals['gflop']:6.2f} {rate:12.0f} {100 * rate / peak:6.0f}%")
+        row(layer[0], ours, theirs, flop, peak)
+    row("all layers", totals["minigan"], totals["pytorch"] if torch else None, totals["gflop"], peak)
+
+
+def row(name, ours, theirs, flop, peak):
+    """One line of the table; '-' where PyTorch was not timed."""
+    their_ms, ratio = (f"{theirs * 1000:10.2f}", f"{ours / theirs:6.2f}") if theirs else (f"{'-':>10}", f"{'-':>6}")
+    print(f"{name:34s} {ours * 1000:10.2f} {their_ms} {ratio} {flop:6.2f} {flop / ours:12.0f} "
+          f"{100 * flop / ours / peak:6.0f}%")
 
 
 if __name__ == "__main__":

@@ -67,3 +67,18 @@ def test_a_benchmark_refuses_a_flag_out_of_range_in_one_line(script, flags, mess
     result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, script), *flags], capture_output=True,
                             text=True, cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.splitlines()[-1].startswith(f"{script}: error: {message}")
+
+
+@pytest.mark.parametrize("script, flags", [
+    ("bench_step.py", ["--batch-sizes", "8", "--repeats", "2", "--no-memory"]),
+    ("bench_penalty.py", ["--batch-size", "4", "--repeats", "2"]),
+    ("bench_conv.py", ["--batch-size", "2", "--repeats", "1"]),
+    ("bench_engine.py", ["--length", "20", "--repeats", "2"]),
+])
+def test_a_benchmark_times_minigan_alone_where_pytorch_is_not_installed(script, flags, tmp_path):
+    """PyTorch is a rival, not a dependency: a `torch` that cannot be imported stands in for a machine without it."""
+    (tmp_path / "torch.py").write_text("raise ImportError('No module named torch')\n")
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, script), *flags], capture_output=True,
+                            text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "PyTorch is not installed: timing minigan alone" in result.stdout and "nan" not in result.stdout
