@@ -72,6 +72,11 @@ def main():
     args = parse(p, counts=("steps", "at"), seeds=("seeds",))
     if not all(0 < decay < 1 for decay in args.ema):
         p.error(f"--ema: each decay must be between 0 and 1, got {' '.join(map(str, args.ema))}")
+    if not args.no_torch:   # found out now, not after minutes of minigan's training
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            p.error("PyTorch is not installed: pip install torch for the comparison, or pass --no-torch")
     flags.make_folder(args.out)
     evaluator = Evaluator()
     floor = evaluator.real_floor()

@@ -82,3 +82,14 @@ def test_a_benchmark_times_minigan_alone_where_pytorch_is_not_installed(script, 
                             text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "PyTorch is not installed: timing minigan alone" in result.stdout and "nan" not in result.stdout
+
+
+def test_the_quality_race_says_at_once_that_it_needs_pytorch(tmp_path):
+    (tmp_path / "torch.py").write_text("raise ImportError('No module named torch')\n")
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "quality_vs_torch.py"), "--steps", "1"],
+                            capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 2 and result.stderr.splitlines()[-1] == (
+        "quality_vs_torch.py: error: PyTorch is not installed: pip install torch for the comparison, "
+        "or pass --no-torch")
+    assert not (tmp_path / "quality").exists()   # nothing trained, nothing written
