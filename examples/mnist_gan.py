@@ -316,14 +316,16 @@ class Progress:
         self.bar.close()
 
 
-def open_log(path, fields, resumed_step):
-    """A CSV log opened for appending a row per step. A resumed run keeps the rows up to the step it resumes
-    from (a later crash may have left more): they are written to a new file that is renamed over the old one,
-    so a kill at any moment leaves every earlier row in place."""
+def open_log(path, fields, resumed_step, resumed_folder=None):
+    """A CSV log opened for appending a row per step. A resumed run keeps its rows up to the step it resumes
+    from (a later crash may have left more), taken from the log of the same name beside its checkpoint, in
+    `resumed_folder`: the run's own, whether it goes on in that folder or in another. They are written to a new
+    file that is renamed over the old one, so a kill at any moment leaves every earlier row in place."""
     rows = []
-    if resumed_step and os.path.exists(path):
-        with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resumed_step]
+    history = os.path.join(resumed_folder, os.path.basename(path)) if resumed_folder else None
+    if resumed_step and history and os.path.exists(history):
+        with open(history, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["step"].isdigit() and int(r["step"]) <= resumed_step]
     with files.atomic_write(path, "w", durable=True, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
@@ -470,7 +472,8 @@ def train(args):
         return 0
     loss = gan.played(args.loss)   # wgan-gp plays wgan, with its penalty args.gp
     log_fields = ["step", *gan.figure_names(loss, bool(args.gp or args.r1)), "seconds"]
-    log_file, log = open_log(os.path.join(args.out, "log.csv"), log_fields, step)
+    resumed_folder = os.path.dirname(os.path.abspath(args.resume)) if args.resume else None
+    log_file, log = open_log(os.path.join(args.out, "log.csv"), log_fields, step, resumed_folder)
     if args.settled and not args.resume:
         print(args.settled)
     print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
@@ -483,7 +486,7 @@ def train(args):
     if args.eval_every:
         from minigan.metrics import Evaluator
         evaluator = Evaluator()
-        eval_file, eval_log = open_log(os.path.join(args.out, "eval.csv"), EVAL_FIELDS, step)
+        eval_file, eval_log = open_log(os.path.join(args.out, "eval.csv"), EVAL_FIELDS, step, resumed_folder)
 
     start = time.perf_counter()
     progress = Progress(steps, step)

@@ -147,6 +147,34 @@ def assert_the_same_run(one, other, steps):
     return a
 
 
+def test_scoring_a_run_as_it_trains_leaves_its_updates_unchanged(example, tmp_path):
+    """Loading the classifier drew its initial weights from the run's random stream: every later batch of noise
+    differed from a run without --eval-every, and a resumed run differed from both."""
+    assert example.main(SMALL + ["--steps", "4", "--out", str(tmp_path / "plain")]) == 0
+    assert example.main(SMALL + ["--steps", "4", "--eval-every", "2", "--eval-samples", "100",
+                                 "--out", str(tmp_path / "scored")]) == 0
+    assert_the_same_run(tmp_path / "plain", tmp_path / "scored", steps=4)
+
+
+def test_a_run_resumed_into_another_folder_takes_its_own_history_there(example, tmp_path):
+    """Its log and eval log begin with the resumed run's rows, from beside its checkpoint; never with the rows of
+    another run that the new folder held (replaced with --force)."""
+    flags = SMALL + ["--eval-every", "2", "--eval-samples", "100"]
+    straight, first, other = tmp_path / "straight", tmp_path / "first", tmp_path / "other"
+    assert example.main(flags + ["--steps", "6", "--out", str(straight)]) == 0
+    assert example.main(flags + ["--steps", "4", "--out", str(first)]) == 0
+    assert example.main(flags + ["--steps", "4", "--seed", "1", "--out", str(other)]) == 0   # another run
+    assert example.main(["--steps", "6", "--out", str(other), "--force",
+                         "--resume", str(first / "checkpoint.npz")]) == 0
+    assert_the_same_run(straight, other, steps=6)   # the log's steps 1-6 included: none of the seed-1 run's
+    with open(straight / "eval.csv") as a, open(other / "eval.csv") as b:
+        assert [r["step"] for r in csv.DictReader(b)] == ["2", "4", "6"]
+        a.seek(0)
+        b.seek(0)
+        assert [(r["step"], r["frechet_distance"]) for r in csv.DictReader(a)] == \
+               [(r["step"], r["frechet_distance"]) for r in csv.DictReader(b)]
+
+
 def test_resuming_with_another_architecture_is_refused(example, tmp_path):
     assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
     with pytest.raises(SystemExit, match="--arch mlp contradicts the resumed run's 'dcgan'"):

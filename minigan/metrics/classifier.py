@@ -12,7 +12,7 @@ import os
 
 import numpy
 
-from minigan import checkpoint, nn
+from minigan import backend, checkpoint, nn
 from minigan.autograd.tensor import no_grad, tensor
 from minigan.ops import max_pool2d, relu
 
@@ -46,8 +46,11 @@ def held_out_split(n):
 
 
 def load_classifier(path=WEIGHTS):
-    """The shipped classifier, in eval mode."""
-    model = DigitClassifier()
+    """The shipped classifier, in eval mode. Loading it draws nothing from minigan's random stream: a run that
+    scores itself as it trains (`--eval-every`) makes the same updates as one that does not, and resumes exactly."""
+    stream = backend.get_rng_state()
+    model = DigitClassifier()            # its random initial weights, replaced below by the shipped ones
+    backend.set_rng_state(stream)
     state = checkpoint.load(path)
     checkpoint.restore(path, state, model=model)
     return model.eval()
