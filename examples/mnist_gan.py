@@ -274,7 +274,7 @@ def load_data(args):
                          f"conditional players take 2 to {gan.models.NUM_CLASSES}, one sub-folder each")
         else:
             images, labels = data.load(args.dataset, args.data)
-            classes = [str(label) for label in range(gan.models.NUM_CLASSES)]
+            classes = data.CLASS_NAMES[args.dataset]
     except (data.DataNotFound, data.IDXError, ValueError) as error:
         sys.exit(f"error: {error}")
     if args.dry_run:
@@ -478,7 +478,7 @@ def train(args):
         print(args.settled)
     print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
           f"D {gan.count_parameters(D):,} parameters, {len(images):,} {args.dataset} images, device {args.device}")
-    if args.conditional and args.dataset == "folder":   # which label is which sub-folder
+    if args.conditional and args.dataset != "mnist":   # which label is which sub-folder, or which article
         print("classes (the grid's columns, and sample's --label): "
               + ", ".join(f"{i} {name or '(the pictures directly in the folder)'}" for i, name in enumerate(classes)))
 

