@@ -408,7 +408,8 @@ def main(argv=None):
     except (gan.FolderInUse, OSError) as error:   # another run in the folder; a read-only or full disk
         sys.exit(f"error: {error}")
     except KeyboardInterrupt:   # a second Ctrl-C in the training loop, or one before or after it
-        sys.exit(f"interrupted; {args.out} holds the run's last checkpoint, if it had written one")
+        print(f"interrupted; {args.out} holds the run's last checkpoint, if it had written one", file=sys.stderr)
+        sys.exit(130)   # as flags.run ends every other command on Ctrl-C: the shell's code for it
     finally:
         if new and os.path.isdir(args.out) and not os.listdir(args.out):   # refused before writing anything
             os.rmdir(args.out)
