@@ -139,11 +139,12 @@ def main(argv=None):
     s.add_argument("--checkpoint", required=True, help="a run checkpoint written by examples/mnist_gan.py")
     s.add_argument("--n", type=int, default=64, help="how many images (default 64)")
     s.add_argument("--out", help="write a PNG grid here (default samples.png unless --npy is given)")
-    s.add_argument("--npy", help="save the images to this .npy file as uint8 pixels 0-255, shape (n, 28, 28)")
+    s.add_argument("--npy", help="save the images to this .npy file as uint8 pixels 0-255, shape (n, h, w) "
+                                 "for grey images and (n, 3, h, w) for colour")
     s.add_argument("--png-dir", metavar="DIR",
                    help="write each image as its own PNG file in DIR (sample_00000.png, ...)")
-    s.add_argument("--label", help="for a conditional model: draw only this class, by its name (a digit, or a "
-                                   "sub-folder's name) or its number")
+    s.add_argument("--label", help="for a conditional model: draw only this class, by its name (a digit, a "
+                                   "Fashion-MNIST article, a sub-folder's name) or its number")
     s.add_argument("--interpolate", action="store_true",
                    help="rows of 10 images walking (slerp) between two random latent points")
     s.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
