@@ -242,6 +242,14 @@ def settle_the_game(args):
     return said
 
 
+def checkpoint_folder(path):
+    """The folder a run's checkpoint lives in: through a symbolic link to it (a `latest.npz` kept beside the runs),
+    the folder of the file it names, where the run's log and pictures are."""
+    if os.path.islink(path):
+        return os.path.dirname(os.path.realpath(path))
+    return os.path.dirname(path) or "."
+
+
 def parse_args(argv=None):
     p = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -249,7 +257,7 @@ def parse_args(argv=None):
     words = {word.split("=", 1)[0] for word in argv if word.startswith("--")}
     args.given = {a.dest for a in p._actions if words & set(a.option_strings)}   # the flags written out
     if args.resume and "out" not in args.given:   # a resumed run goes on in its own folder unless told otherwise
-        args.out = os.path.dirname(args.resume) or "."
+        args.out = checkpoint_folder(args.resume)
     problem = check_settings(args)
     if problem:
         p.error(problem)
@@ -473,7 +481,7 @@ def train(args):
         return 0
     loss = gan.played(args.loss)   # wgan-gp plays wgan, with its penalty args.gp
     log_fields = ["step", *gan.figure_names(loss, bool(args.gp or args.r1)), "seconds"]
-    resumed_folder = os.path.dirname(os.path.abspath(args.resume)) if args.resume else None
+    resumed_folder = checkpoint_folder(args.resume) if args.resume else None
     log_file, log = open_log(os.path.join(args.out, "log.csv"), log_fields, step, resumed_folder)
     if args.settled and not args.resume:
         print(args.settled)

@@ -156,6 +156,18 @@ def test_scoring_a_run_as_it_trains_leaves_its_updates_unchanged(example, tmp_pa
     assert_the_same_run(tmp_path / "plain", tmp_path / "scored", steps=4)
 
 
+def test_a_run_resumed_through_a_link_to_its_checkpoint_goes_on_in_its_own_folder(example, tmp_path):
+    """A `latest.npz` link kept beside the runs: the run went on in the link's folder, its log begun afresh."""
+    straight, run = tmp_path / "straight", tmp_path / "runs" / "first"
+    assert example.main(SMALL + ["--steps", "6", "--out", str(straight)]) == 0
+    assert example.main(SMALL + ["--steps", "4", "--out", str(run)]) == 0
+    latest = tmp_path / "runs" / "latest.npz"
+    latest.symlink_to(os.path.join("first", "checkpoint.npz"))   # a relative link, as `ln -s` makes
+    assert example.main(["--resume", str(latest), "--steps", "6"]) == 0
+    assert_the_same_run(straight, run, steps=6)
+    assert sorted(os.listdir(tmp_path / "runs")) == ["first", "latest.npz"] and latest.is_symlink()
+
+
 def test_a_run_resumed_into_another_folder_takes_its_own_history_there(example, tmp_path):
     """Its log and eval log begin with the resumed run's rows, from beside its checkpoint; never with the rows of
     another run that the new folder held (replaced with --force)."""
