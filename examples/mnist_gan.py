@@ -488,8 +488,7 @@ def train(args):
     print(f"minigan: {args.arch}{' (conditional)' if args.conditional else ''} GAN, G {gan.count_parameters(G):,} and "
           f"D {gan.count_parameters(D):,} parameters, {len(images):,} {args.dataset} images, device {args.device}")
     if args.conditional and args.dataset != "mnist":   # which label is which sub-folder, or which article
-        print("classes (the grid's columns, and sample's --label): "
-              + ", ".join(f"{i} {name or '(the pictures directly in the folder)'}" for i, name in enumerate(classes)))
+        print(f"classes (the grid's columns, and sample's --label): {gan.list_classes(classes)}")
 
     evaluator, eval_log = None, None
     if args.eval_every:

@@ -6,6 +6,8 @@ This is the one module (apart from the CUDA kernels) that knows CuPy exists. Eve
 Devices are named by strings, as in PyTorch: "cpu" (NumPy) and "cuda" (CuPy on the current GPU).
 Random numbers come from one generator per device, seeded together by `manual_seed`.
 """
+import contextlib
+
 import numpy
 
 try:  # CuPy is optional: the `gpu` extra installs it.
@@ -135,3 +137,15 @@ def check_rng_state(state):
 def set_rng_state(state):
     check_rng_state(state)
     generators.cpu.bit_generator.state = state
+
+
+@contextlib.contextmanager
+def random_stream_untouched():
+    """Inside the block, draws from minigan's generator leave no trace: its state is put back after. For a model
+    built only to have its random initial weights replaced at once (an averaged G, the shipped classifier), so
+    that a training run draws the same numbers with it as without it."""
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)

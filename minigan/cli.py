@@ -31,7 +31,7 @@ def slerp(a, b, t):
 
 def label_number(label, config):
     """The label that --label names: a class's name (a sub-folder's, for a folder of pictures), or its number."""
-    from minigan.gan import class_names
+    from minigan.gan import class_names, list_classes
     if not config["conditional"]:
         raise SystemExit("error: --label needs a conditional model; this checkpoint's model is not conditional")
     names = class_names(config)
@@ -39,9 +39,7 @@ def label_number(label, config):
         return names.index(label)
     if label.isdigit() and int(label) < len(names):
         return int(label)
-    raise SystemExit(f"error: --label {label!r} is none of the model's classes: "
-                     + ", ".join(f"{number} {name or '(the pictures directly in the folder)'}"
-                               for number, name in enumerate(names)))
+    raise SystemExit(f"error: --label {label!r} is none of the model's classes: {list_classes(names)}")
 
 
 def sample(args):

@@ -55,3 +55,16 @@ def test_importing_minigan_first_lets_openblas_threads_sleep_unless_the_user_cho
             "import minigan\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected
+
+
+def test_draws_inside_random_stream_untouched_leave_no_trace():
+    import minigan
+    from minigan import backend
+    minigan.manual_seed(3)
+    expected = minigan.randn(4).numpy()
+    minigan.manual_seed(3)
+    with pytest.raises(RuntimeError):
+        with backend.random_stream_untouched():
+            minigan.randn(100)
+            raise RuntimeError("a build that fails half way")
+    assert (minigan.randn(4).numpy() == expected).all()

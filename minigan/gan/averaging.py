@@ -27,9 +27,8 @@ class AveragedGenerator:
     def __init__(self, G, build, decay):
         if not 0 < decay < 1:
             raise ValueError(f"the average's decay must be in (0, 1), got {decay}")
-        rng = backend.get_rng_state()
-        average = build()
-        backend.set_rng_state(rng)   # its random initial weights are replaced below: the run's stream is untouched
+        with backend.random_stream_untouched():   # its random initial weights are replaced below
+            average = build()
         self.G, self.average, self.decay, self.updates = G, average, float(decay), 0
         self._statistics_at = None   # the update count at which batch norm's statistics were last recomputed
         average.load_state_dict(G.state_dict())

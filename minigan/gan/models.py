@@ -273,6 +273,11 @@ def class_names(config):
     return config.get("class_names") or [str(label) for label in range(complete_config(config)["classes"])]
 
 
+def list_classes(names):
+    """'0 circles, 1 squares, ...': each label with its name, as a run and `sample --label` list them."""
+    return ", ".join(f"{label} {name or '(the pictures directly in the folder)'}" for label, name in enumerate(names))
+
+
 def class_labels(n, config):
     """Labels for n samples of the model `config` describes, cycling through the classes it was trained on
     (0, 1, ..., classes - 1, 0, ...); None for an unconditional model."""

@@ -48,9 +48,8 @@ def held_out_split(n):
 def load_classifier(path=WEIGHTS):
     """The shipped classifier, in eval mode. Loading it draws nothing from minigan's random stream: a run that
     scores itself as it trains (`--eval-every`) makes the same updates as one that does not, and resumes exactly."""
-    stream = backend.get_rng_state()
-    model = DigitClassifier()            # its random initial weights, replaced below by the shipped ones
-    backend.set_rng_state(stream)
+    with backend.random_stream_untouched():   # its random initial weights, replaced below by the shipped ones
+        model = DigitClassifier()
     state = checkpoint.load(path)
     checkpoint.restore(path, state, model=model)
     return model.eval()
