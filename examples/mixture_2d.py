@@ -23,7 +23,7 @@ import os
 import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
-from minigan import files, flags, gan, nn, optim
+from minigan import flags, gan, nn, optim
 
 MODES = 8
 RADIUS = 1.0
@@ -160,7 +160,7 @@ def main(argv=None):
         print(f"wrote {surface}")
     names = [name for name, _, _ in runs]
 
-    from matplotlib.animation import FuncAnimation, PillowWriter
+    from matplotlib.animation import FuncAnimation
     columns = 6
     fig, axes = plt.subplots(len(names), columns, figsize=(2.2 * columns, 2.3 * len(names)), squeeze=False)
     for row, name in zip(axes, names):
@@ -197,8 +197,7 @@ def main(argv=None):
             _scatter(ax, points, f"{name}\nstep {step}")
     animation = FuncAnimation(fig, frame, frames=len(results[names[0]][1]))
     gif = os.path.join(args.out, "mixture_2d.gif")
-    with files.atomic_write(gif) as f:   # matplotlib writes by name: into the temporary file
-        animation.save(f.name, writer=PillowWriter(fps=8))
+    gan.save_animation(animation, gif, fps=8)
     plt.close(fig)
     print(f"wrote {panel}, {figures} and {gif}")
     return {name: history for name, (history, _, _) in results.items()}

@@ -15,7 +15,7 @@ import os
 import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
-from minigan import files, flags, gan, nn, optim
+from minigan import flags, gan, nn, optim
 
 MEAN, STD = 2.0, 0.5
 GRID = numpy.linspace(-1.5, 4.5, 400)
@@ -119,7 +119,7 @@ def main(argv=None):
     frames = train(args)
 
     plt = gan.plots._matplotlib()
-    from matplotlib.animation import FuncAnimation, PillowWriter
+    from matplotlib.animation import FuncAnimation
     chosen = [frames[int(i)] for i in numpy.linspace(0, len(frames) - 1, 4)]
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), sharey=True)
     for ax, frame in zip(axes, chosen):
@@ -133,8 +133,7 @@ def main(argv=None):
     fig, ax = plt.subplots(figsize=(6, 3.6))
     animation = FuncAnimation(fig, lambda i: draw(ax, frames[i]), frames=len(frames))
     gif = os.path.join(args.out, "toy_1d.gif")
-    with files.atomic_write(gif) as f:   # matplotlib writes by name: into the temporary file
-        animation.save(f.name, writer=PillowWriter(fps=12))
+    gan.save_animation(animation, gif, fps=12)
     plt.close(fig)
     final = frames[-1]
     print(f"after {args.steps} steps: mean D(x) over the data's range {final['d'][(GRID > 1) & (GRID < 3)].mean():.2f} "

@@ -5,7 +5,7 @@ from minigan.gan.losses import (
 from minigan.gan.models import (
     ARCHS, D_NORMS, DEFAULT_D_NORM, DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,
     build_models, class_labels, class_names, count_parameters, dcgan_init_, default_config, list_classes)
-from minigan.gan.plots import plot_curves, save_figure, save_grid, tile
+from minigan.gan.plots import plot_curves, save_animation, save_figure, save_grid, tile
 from minigan.gan.averaging import AveragedGenerator, recompute_batch_norm
 from minigan.gan.run import (
     GENERATORS, FolderInUse, StopRequests, claim_folder, load_generator, read_run, resume_run, save_run)

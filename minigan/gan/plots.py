@@ -27,6 +27,14 @@ def save_figure(fig, path, **savefig_args):
     return path
 
 
+def save_animation(animation, path, fps):
+    """A matplotlib animation as a GIF at `path`, written whole or not at all."""
+    from matplotlib.animation import PillowWriter
+    with files.atomic_write(path) as f:   # the writer takes only a name: the temporary file's
+        animation.save(f.name, writer=PillowWriter(fps=fps))
+    return path
+
+
 def tile(images, nrow=None, pad=2):
     """(n, c, h, w) images in [-1, 1] -> one (H, W) or (H, W, 3) array in [0, 1], nrow images per row."""
     images = numpy.asarray(images, dtype=numpy.float32)
