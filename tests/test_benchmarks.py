@@ -69,6 +69,14 @@ def test_a_benchmark_refuses_a_flag_out_of_range_in_one_line(script, flags, mess
     assert result.returncode == 2 and result.stderr.splitlines()[-1].startswith(f"{script}: error: {message}")
 
 
+def run_without_torch(script, flags, folder):
+    """PyTorch is a rival, not a dependency: a `torch` that cannot be imported, first on the path, stands in for a
+    machine without it."""
+    (folder / "torch.py").write_text("raise ImportError('No module named torch')\n")
+    return subprocess.run([sys.executable, os.path.join(BENCHMARKS, script), *flags], capture_output=True, text=True,
+                          cwd=folder, env={**os.environ, "PYTHONPATH": str(folder)})
+
+
 @pytest.mark.parametrize("script, flags", [
     ("bench_step.py", ["--batch-sizes", "8", "--repeats", "2", "--no-memory"]),
     ("bench_penalty.py", ["--batch-size", "4", "--repeats", "2"]),
@@ -76,19 +84,13 @@ def test_a_benchmark_refuses_a_flag_out_of_range_in_one_line(script, flags, mess
     ("bench_engine.py", ["--length", "20", "--repeats", "2"]),
 ])
 def test_a_benchmark_times_minigan_alone_where_pytorch_is_not_installed(script, flags, tmp_path):
-    """PyTorch is a rival, not a dependency: a `torch` that cannot be imported stands in for a machine without it."""
-    (tmp_path / "torch.py").write_text("raise ImportError('No module named torch')\n")
-    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, script), *flags], capture_output=True,
-                            text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    result = run_without_torch(script, flags, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "PyTorch is not installed: timing minigan alone" in result.stdout and "nan" not in result.stdout
 
 
 def test_the_quality_race_says_at_once_that_it_needs_pytorch(tmp_path):
-    (tmp_path / "torch.py").write_text("raise ImportError('No module named torch')\n")
-    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "quality_vs_torch.py"), "--steps", "1"],
-                            capture_output=True, text=True, cwd=tmp_path,
-                            env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    result = run_without_torch("quality_vs_torch.py", ["--steps", "1"], tmp_path)
     assert result.returncode == 2 and result.stderr.splitlines()[-1] == (
         "quality_vs_torch.py: error: PyTorch is not installed: pip install torch for the comparison, "
         "or pass --no-torch")
