@@ -11,6 +11,8 @@ import json
 import minigan  # noqa: F401  (before NumPy, which loads OpenBLAS: see minigan/machine.py)
 import numpy
 
+from minigan import flags
+from minigan.cli import PICTURES
 from minigan.gan import plots
 
 
@@ -19,11 +21,18 @@ def main():
     p.add_argument("results", help="quality.json written by benchmarks/quality_vs_torch.py")
     p.add_argument("out", help="the picture to write (.png)")
     args = p.parse_args()
+    if not args.out.lower().endswith(PICTURES):
+        p.error(f"{args.out}: a picture's name must end in one of {', '.join(PICTURES)}")
+    problem = flags.file_to_write(args.out, "out")
+    if problem:
+        p.error(problem)
     try:
         with open(args.results) as f:
             results = json.load(f)
         curve = results["curve"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except KeyError as error:
+        p.error(f"{args.results}: not the quality.json of quality_vs_torch.py (it has no {error})")
+    except (OSError, ValueError, TypeError) as error:
         p.error(f"{args.results}: not the quality.json of quality_vs_torch.py ({error})")
     generators = list(dict.fromkeys(r["generator"] for r in curve))
     steps = sorted({r["step"] for r in curve})

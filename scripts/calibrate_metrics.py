@@ -8,6 +8,7 @@ classifier never saw; the reference DCGAN's raw generator after 2,000 steps over
 benchmarks/results_quality_cpu.json, which `benchmarks/quality_vs_torch.py` writes); 10,000 images of uniform
 noise; and one seven repeated 10,000 times.
 """
+import argparse
 import json
 import os
 
@@ -37,7 +38,9 @@ def spread(values, digits):
     return low if low == high else f"{low}-{high}"
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)   # no flags: only --help, and a clear error for anything else
     evaluator = Evaluator()
     images, labels = data.load_embedded()
     _, held = held_out_split(len(images))

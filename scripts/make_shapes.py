@@ -38,7 +38,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("folder", help="where to write the pictures (created; it must not hold pictures already)")
     p.add_argument("--n", type=int, default=3000, help="how many pictures, shared among the shapes (default 3000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the random stream's seed: the same seed, the same pictures "
+                                                          "(default 0)")
     args = p.parse_args(argv)
     if args.n < len(SHAPES):
         p.error(f"--n must be at least {len(SHAPES)}")

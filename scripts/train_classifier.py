@@ -38,11 +38,12 @@ def accuracy(model, images, labels):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=WEIGHTS)
+    p.add_argument("--epochs", type=int, default=12, help="passes over the training digits (default 12)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and the batches' order (default 0)")
+    p.add_argument("--out", default=WEIGHTS, help=f"where to write the weights (default {WEIGHTS})")
     args = p.parse_args()
-    problem = flags.out_of_range(args, counts=("epochs",))   # --epochs 0 would write untrained weights
+    # --epochs 0 would write untrained weights; a bad --out would be found only after the training
+    problem = flags.out_of_range(args, counts=("epochs",)) or flags.file_to_write(args.out, "--out")
     if problem:
         p.error(problem)
     minigan.manual_seed(args.seed)

