@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 import minigan
-from minigan import data, files
+from minigan import data, files, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
@@ -118,7 +118,7 @@ def _sync(name):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--device", choices=minigan.backend.DEVICES, default="cpu")
+    flags.add_device(p, "time the step")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     p.add_argument("--repeats", type=int, default=30, help="timed steps of each (median reported)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")

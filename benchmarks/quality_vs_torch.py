@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py)
+import minigan  # noqa: F401  (before NumPy, which loads OpenBLAS: see minigan/machine.py)
 import numpy
 
 from minigan import data, files, flags, gan
@@ -67,7 +67,7 @@ def main():
     p.add_argument("--ema", type=float, nargs="*", default=[0.99, 0.999], help="decays of averaged generators")
     p.add_argument("--at", type=int, nargs="*", default=[500, 1000, 1500], help="steps to score minigan at too")
     p.add_argument("--no-torch", action="store_true", help="train minigan only")
-    p.add_argument("--device", choices=minigan.backend.DEVICES, default="cpu")
+    flags.add_device(p, "train and score")
     p.add_argument("--out", default="quality")
     args = parse(p, counts=("steps", "at"), seeds=("seeds",))
     if not all(0 < decay < 1 for decay in args.ema):

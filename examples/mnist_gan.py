@@ -22,7 +22,7 @@ import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 from tqdm import tqdm
 
-from minigan import backend, data, files, flags, gan, optim
+from minigan import data, files, flags, gan, optim
 from minigan.messages import shown
 
 DEFAULT_STEPS = {"dcgan": 2000, "mlp": 5000}   # an MLP step costs a tenth of a DCGAN step, and needs more
@@ -106,7 +106,7 @@ def build_parser():
                             f"(Yazici et al. 2019; e.g. 0.999); grids, checkpoints and scores then use it (default "
                             f"{DEFAULT_EMA:g}: none)")
     train.add_argument("--seed", type=int, default=0, help="seed for initialisation, noise and shuffling (default 0)")
-    train.add_argument("--device", choices=backend.DEVICES, default="cpu", help="where to train (default cpu)")
+    flags.add_device(train, "train")
     source = p.add_argument_group("data")
     source.add_argument("--dataset", choices=DATASETS, default="mnist",
                         help="mnist (the 10,000 embedded digits unless IDX files are found), fashion, or folder "

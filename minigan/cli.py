@@ -133,7 +133,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m minigan", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("sample", help="draw images from a trained generator")
+    s = sub.add_parser("sample", help="draw images from a trained generator", description=(
+        "Draw images from the generator of a run checkpoint: a grid (--out), a .npy array (--npy), a PNG per "
+        "image (--png-dir), one class of a conditional model (--label), or walks between latent points "
+        "(--interpolate). The same --seed draws the same images."))
     s.add_argument("--checkpoint", required=True, help="a run checkpoint written by examples/mnist_gan.py")
     s.add_argument("--n", type=int, default=64, help="how many images (default 64)")
     s.add_argument("--out", help="write a PNG grid here (default samples.png unless --npy is given)")
@@ -146,10 +149,12 @@ def main(argv=None):
     s.add_argument("--interpolate", action="store_true",
                    help="rows of 10 images walking (slerp) between two random latent points")
     s.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    s.add_argument("--device", choices=backend.DEVICES, default="cpu")
+    flags.add_device(s, "generate")
     add_generator_choice(s)
     s.set_defaults(run=sample, check=check_sample_args)
-    d = sub.add_parser("download", help="fetch a dataset's IDX files, verifying their SHA-256")
+    d = sub.add_parser("download", help="fetch a dataset's IDX files, verifying their SHA-256", description=(
+        "Fetch MNIST's four IDX files (60,000 training digits and 10,000 test digits), check each against its "
+        "SHA-256, and say how to train on them. minigan trains without them, on the 10,000 digits it ships."))
     d.add_argument("dataset", choices=["mnist"])
     d.add_argument("--dest", help="folder to write to (default ~/.cache/minigan/mnist)")
     d.set_defaults(run=download)
@@ -157,11 +162,9 @@ def main(argv=None):
     add_eval_command(sub, add_generator_choice)
     args = p.parse_args(argv)
     problem = flags.out_of_range(args, counts=("n",)) if args.command != "download" else None
+    problem = problem or (args.check(args) if hasattr(args, "check") else None)   # the command's own checks
     if problem:
-        p.error(problem)
-    problem = args.check(args) if hasattr(args, "check") else None   # the command's own flag checks
-    if problem:
-        p.error(problem)
+        sub.choices[args.command].error(problem)   # with the command's usage: `python -m minigan sample: error:`
     try:
         args.run(args)
     except (CheckpointError, RuntimeError, data.DataNotFound, OSError) as error:

@@ -33,6 +33,13 @@ def out_of_range(args, counts=(), positive=(), seeds=("seed",)):
     return None
 
 
+def add_device(parser, what="run"):
+    """The --device flag, the same in every program: where to `what`."""
+    from minigan.backend import DEVICES
+    parser.add_argument("--device", choices=DEVICES, default="cpu",
+                        help=f"where to {what}: cpu (the default) or cuda (a GPU, through CuPy)")
+
+
 def file_to_write(path, flag, folder_is_made=False):
     """A message if `path` cannot name a file to write, or None: a folder by that name, or (unless the program
     makes it, `folder_is_made`) no folder to hold it."""
