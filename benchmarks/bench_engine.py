@@ -72,7 +72,8 @@ def bench_mlp(repeats, torch):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--length", type=int, default=3000, help="ops in the chain (default 3000)")
-    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--repeats", type=int, default=20,
+                   help="timed passes through the chain, and ten times as many MLP steps (default 20)")
     args = p.parse_args()
     problem = flags.out_of_range(args, counts=("length", "repeats"), seeds=())
     if problem:

@@ -79,10 +79,10 @@ def torch_step_fn(batch_size, d_norm, weights_from):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64, help="images per batch, real and fake (default 64)")
     p.add_argument("--d-norm", choices=("layer", "none"), default="layer",
                    help="the critic's normalization (default layer, the main job's choice for wgan-gp)")
-    p.add_argument("--repeats", type=int, default=30, help="timed steps of each (median reported)")
+    p.add_argument("--repeats", type=int, default=30, help="timed steps of each (median reported; default 30)")
     args = parse(p, counts=("batch_size", "repeats"), batch=("batch_size",))
     D, ours = minigan_step_fn(args.batch_size, args.d_norm)
     contestants = {"minigan": ours}

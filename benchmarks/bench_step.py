@@ -119,8 +119,9 @@ def _sync(name):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     flags.add_device(p, "time the step")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
-    p.add_argument("--repeats", type=int, default=30, help="timed steps of each (median reported)")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128],
+                   help="the batch sizes to time, one after another (default 64 128)")
+    p.add_argument("--repeats", type=int, default=30, help="timed steps of each (median reported; default 30)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     p.add_argument("--image-size", type=int, choices=(28, 32, 64), default=28,
                    help="28 (default): the reference recipe on the digits; 32 or 64: the DCGAN players of that "

@@ -27,8 +27,9 @@ def step_fn(batch_size, threads):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
-    p.add_argument("--repeats", type=int, default=60, help="timed steps of each (median reported)")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128],
+                   help="the batch sizes to time, one after another (default 64 128)")
+    p.add_argument("--repeats", type=int, default=60, help="timed steps of each (median reported; default 60)")
     args = parse(p, counts=("batch_sizes", "repeats"), batch=("batch_sizes",))
     cores = machine.num_threads()
     if cores < 2:

@@ -62,13 +62,14 @@ def train_torch(seed, steps, device):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                   help="one run of each library per seed (default 0 1 2)")
+    p.add_argument("--steps", type=int, default=2000, help="training steps of each run (default 2000)")
     p.add_argument("--ema", type=float, nargs="*", default=[0.99, 0.999], help="decays of averaged generators")
     p.add_argument("--at", type=int, nargs="*", default=[500, 1000, 1500], help="steps to score minigan at too")
     p.add_argument("--no-torch", action="store_true", help="train minigan only")
     flags.add_device(p, "train and score")
-    p.add_argument("--out", default="quality")
+    p.add_argument("--out", default="quality", help="folder for quality.json and each run's grid (default quality)")
     args = parse(p, counts=("steps", "at"), seeds=("seeds",))
     if not all(0 < decay < 1 for decay in args.ema):
         p.error(f"--ema: each decay must be between 0 and 1, got {' '.join(map(str, args.ema))}")

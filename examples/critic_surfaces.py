@@ -58,9 +58,9 @@ def main(argv=None):
     p.add_argument("--sigma", type=float, default=0.02, help="standard deviation of each Gaussian (default 0.02)")
     p.add_argument("--width", type=int, default=128, help="hidden units per layer (default 128)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="out")
+    p.add_argument("--batch-size", type=int, default=256, help="samples per batch, real and fake (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights, data and noise (default 0)")
+    p.add_argument("--out", default="out", help="folder for critic_surfaces.png (default out)")
     args = p.parse_args(argv)
     problem = flags.out_of_range(args, counts=("steps", "width", "batch_size"),
                                  positive=("noise", "clip", "gp", "sigma", "lr"))

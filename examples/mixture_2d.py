@@ -126,17 +126,18 @@ def critic_surface(ax, D, points, title, extent=1.6, grid=121):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--every", type=int, default=50, help="steps between measurements and frames")
-    p.add_argument("--sigma", type=float, default=0.02, help="standard deviation of each Gaussian")
-    p.add_argument("--width", type=int, default=128, help="hidden units per layer of both players")
+    p.add_argument("--steps", type=int, default=1000, help="generator steps of each run (default 1000)")
+    p.add_argument("--every", type=int, default=50, help="steps between measurements and frames (default 50)")
+    p.add_argument("--sigma", type=float, default=0.02, help="standard deviation of each Gaussian (default 0.02)")
+    p.add_argument("--width", type=int, default=128, help="hidden units per layer of both players (default 128)")
     p.add_argument("--lr", type=float, default=None,
                    help="learning rate of both players (default 1e-3; with --loss, its SETTINGS' rate)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=256, help="samples per batch, real and fake (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights, data and noise (default 0)")
     p.add_argument("--loss", choices=sorted(SETTINGS), default=None,
                    help="one run with this loss and its paper's settings (SETTINGS), in place of the four runs")
-    p.add_argument("--out", default=os.path.join("out", "mixture_2d"))
+    p.add_argument("--out", default=os.path.join("out", "mixture_2d"),
+                   help="folder for the pictures (default out/mixture_2d)")
     args = p.parse_args(argv)
     problem = flags.out_of_range(args, counts=("steps", "every", "width", "batch_size"), positive=("sigma", "lr"))
     if problem:

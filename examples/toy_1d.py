@@ -103,14 +103,15 @@ def train(args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--k", type=int, default=1, help="discriminator steps per generator step")
-    p.add_argument("--loss", choices=gan.PROBABILITY_LOSSES, default="nonsaturating")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--frame-every", type=int, default=50, help="steps between the GIF's frames")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=os.path.join("out", "toy_1d"))
+    p.add_argument("--steps", type=int, default=3000, help="generator steps (default 3000)")
+    p.add_argument("--k", type=int, default=1, help="discriminator steps per generator step (default 1)")
+    p.add_argument("--loss", choices=gan.PROBABILITY_LOSSES, default="nonsaturating",
+                   help="the generator's loss: nonsaturating (the default) or the paper's saturating minimax")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of both players (default 1e-3)")
+    p.add_argument("--batch-size", type=int, default=128, help="samples per batch, real and fake (default 128)")
+    p.add_argument("--frame-every", type=int, default=50, help="steps between the GIF's frames (default 50)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights, data and noise (default 0)")
+    p.add_argument("--out", default=os.path.join("out", "toy_1d"), help="folder for the pictures (default out/toy_1d)")
     args = p.parse_args(argv)
     problem = flags.out_of_range(args, counts=("steps", "k", "batch_size", "frame_every"), positive=("lr",))
     if problem:

@@ -155,7 +155,7 @@ def main(argv=None):
     d = sub.add_parser("download", help="fetch a dataset's IDX files, verifying their SHA-256", description=(
         "Fetch MNIST's four IDX files (60,000 training digits and 10,000 test digits), check each against its "
         "SHA-256, and say how to train on them. minigan trains without them, on the 10,000 digits it ships."))
-    d.add_argument("dataset", choices=["mnist"])
+    d.add_argument("dataset", choices=["mnist"], help="the dataset to fetch: mnist (Fashion-MNIST is not fetched)")
     d.add_argument("--dest", help="folder to write to (default ~/.cache/minigan/mnist)")
     d.set_defaults(run=download)
     from minigan.metrics.cli import add_eval_command
