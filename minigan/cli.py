@@ -2,6 +2,7 @@
 
     python -m minigan sample --checkpoint out/checkpoint.npz --n 64 --out grid.png
     python -m minigan eval --checkpoint out/checkpoint.npz
+    python -m minigan eval --png-dir samples/                  # pictures from sample --png-dir, or elsewhere
     python -m minigan sample --checkpoint out/checkpoint.npz --n 10000 --npy samples.npy
     python -m minigan sample --checkpoint out/checkpoint.npz --interpolate --out walk.png
     python -m minigan sample --checkpoint out/checkpoint.npz --n 1000 --png-dir samples/

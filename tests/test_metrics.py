@@ -1,4 +1,6 @@
 """The metrics on inputs with known answers, and calibrated on real digits, noise and collapse."""
+import json
+
 import numpy
 import pytest
 
@@ -104,3 +106,41 @@ def test_images_of_the_wrong_shape_or_range_are_refused(evaluator):
     images, _ = data.load_embedded()
     with pytest.raises(ValueError, match=r"these span \[0, 1\], as pixels in \[0, 1\] do: pass x \* 2 - 1$"):
         evaluator.score(images[:10] / 255.0)   # scored before as grey digits on grey
+
+
+def test_eval_scores_a_folder_of_pictures_as_it_scores_the_same_digits_in_a_npy_file(tmp_path, capsys):
+    """--png-dir: sample --png-dir's grey PNGs, and the three-equal-channel PNGs torchvision's save_image
+    writes, read back to the same digits; a picture of another size or in colour is refused, not resized."""
+    from PIL import Image
+
+    from minigan import cli
+    digits = data.load_embedded()[0][::33][:300]   # the embedded digits come sorted by class
+    numpy.save(tmp_path / "digits.npy", digits)
+    for i, digit in enumerate(digits):
+        folder = tmp_path / "pngs" / ("grey" if i % 2 else "rgb")   # read recursively
+        folder.mkdir(parents=True, exist_ok=True)
+        picture = Image.fromarray(digit) if i % 2 else Image.fromarray(numpy.stack([digit] * 3, axis=-1))
+        picture.save(folder / f"{i:03d}.png")
+    order = numpy.r_[numpy.arange(1, 300, 2), numpy.arange(0, 300, 2)]   # the listing: grey/ before rgb/
+    numpy.save(tmp_path / "listed.npy", digits[order])
+    for source, name in ((["--png-dir", str(tmp_path / "pngs")], "a.json"), (["--npy", str(tmp_path / "listed.npy")],
+                                                                          "b.json")):
+        assert cli.main(["eval", *source, "--json", str(tmp_path / name)]) == 0
+    assert "scoring the 300 pictures under" in capsys.readouterr().out
+    scored = [json.loads((tmp_path / name).read_text()) for name in ("a.json", "b.json")]
+    assert scored[0] == scored[1] and scored[0]["scores"]["samples"] == 300 and scored[0]["scores"]["modes"] == 10
+    (tmp_path / "odd").mkdir()
+    odd = tmp_path / "odd" / "x.png"
+    for picture, why in ((Image.fromarray(numpy.zeros((32, 32), numpy.uint8)), "a 32x32 grey picture"),
+                         (Image.fromarray(numpy.stack([digits[0], digits[0], 255 - digits[0]], -1)),
+                          "a colour picture"),
+                         (Image.fromarray(digits[0]).convert("P"), "a 28x28 mode-P picture")):
+        picture.save(odd)
+        with pytest.raises(SystemExit, match=f"^error: {odd}: {why}; eval scores 28x28 grey digits$"):
+            cli.main(["eval", "--png-dir", str(tmp_path / "odd")])
+    odd.write_bytes(b"not a picture")
+    with pytest.raises(SystemExit, match=f"^error: {odd}: not a readable picture"):
+        cli.main(["eval", "--png-dir", str(tmp_path / "odd")])
+    odd.unlink()
+    with pytest.raises(SystemExit, match=r"odd: no pictures in it or below it \(.png, .jpg, .jpeg\)$"):
+        cli.main(["eval", "--png-dir", str(tmp_path / "odd")])

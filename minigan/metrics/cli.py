@@ -1,5 +1,6 @@
-"""`python -m minigan eval`: score a run's generator, or a file of samples, against the real digits."""
+"""`python -m minigan eval`: score a run's generator, or a file or folder of samples, against the real digits."""
 import json
+import os
 
 import numpy
 
@@ -21,6 +22,9 @@ def add_eval_command(subparsers, add_generator_choice):
     source = e.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", help="a run checkpoint: draw --n samples from its generator")
     source.add_argument("--npy", help="a .npy file of images: uint8 (n, 28, 28), or floats in [-1, 1]")
+    source.add_argument("--png-dir", metavar="DIR",
+                        help="a folder of 28x28 grey PNG or JPEG pictures, one digit each (what sample --png-dir "
+                             "writes, or another program's samples), read recursively")
     e.add_argument("--n", type=int, default=None, help="samples to draw from a checkpoint (default 10,000)")
     e.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     flags.add_device(e, "generate and score")
@@ -41,8 +45,7 @@ def check_eval_args(args):
 def run_eval(args):
     from minigan.gan import class_labels, generate, load_generator
     from minigan.metrics.evaluate import DEFAULT_SAMPLES, Evaluator, report
-    evaluator = Evaluator()
-    per_class = None
+    labels = None
     if args.checkpoint:
         G, config, which = load_generator(args.checkpoint, args.device, args.generator)
         training = config.get("training")
@@ -55,8 +58,9 @@ def run_eval(args):
         z = numpy.random.default_rng(args.seed).standard_normal((n, config["nz"]))
         labels = class_labels(n, config)
         images = generate(G, z, labels, args.device)
-        if labels is not None:
-            per_class = evaluator.class_accuracy(images, labels)
+    elif args.png_dir:
+        images = read_pictures(args.png_dir)
+        print(f"scoring the {len(images):,} pictures under {args.png_dir}")
     else:
         try:   # mapped first: a header that claims more than the file holds is refused, not allocated
             images = numpy.load(args.npy, allow_pickle=False, mmap_mode="r")
@@ -67,10 +71,12 @@ def run_eval(args):
         if not isinstance(images, numpy.ndarray):
             raise SystemExit(f"error: {args.npy}: holds several arrays; pass one .npy array of images")
         images = numpy.array(images)   # read: no more than the file holds
+    evaluator = Evaluator()   # after the images: a bad input is refused without loading the classifier first
+    per_class = evaluator.class_accuracy(images, labels) if labels is not None else None
     try:
         scores, floor = evaluator.score(images), evaluator.real_floor()
     except ValueError as error:
-        raise SystemExit(f"error: {args.npy or args.checkpoint}: {error}") from None
+        raise SystemExit(f"error: {args.npy or args.png_dir or args.checkpoint}: {error}") from None
     print(report(scores, floor))
     if per_class:
         print("classifier accuracy on samples asked for each digit: "
@@ -78,3 +84,37 @@ def run_eval(args):
     if args.json:
         with files.atomic_write(args.json, "w") as f:
             json.dump({"scores": scores.as_dict(), "real": floor.as_dict(), "per_class_accuracy": per_class}, f, indent=2)
+
+
+def read_pictures(folder):
+    """The digits under `folder` as uint8 (n, 28, 28): each picture must be 28 x 28 and grey, stored as grey or as
+    colour with three equal channels (torchvision's save_image writes grey digits so). Anything else is refused,
+    naming the file: resizing or dropping colour would score pictures other than the ones given. A picture's
+    size is read from its header, before anything is decoded."""
+    from PIL import Image
+
+    from minigan.data.folder import EXTENSIONS, list_pictures
+    if not os.path.isdir(folder):
+        raise SystemExit(f"error: --png-dir {folder}: " + ("a file, not a folder" if os.path.exists(folder)
+                                                           else "no such folder"))
+    names = list_pictures(folder)
+    if not names:
+        raise SystemExit(f"error: --png-dir {folder}: no pictures in it or below it ({', '.join(EXTENSIONS)})")
+    images = numpy.empty((len(names), 28, 28), numpy.uint8)
+    for i, name in enumerate(names):
+        path = os.path.join(folder, name)
+        try:
+            with Image.open(path) as picture:
+                if picture.size != (28, 28) or picture.mode not in ("L", "RGB"):
+                    kind = {"L": "grey", "RGB": "colour"}.get(picture.mode, f"mode-{picture.mode}")
+                    raise SystemExit(f"error: {path}: a {picture.size[0]}x{picture.size[1]} {kind} picture; eval "
+                                     "scores 28x28 grey digits")
+                pixels = numpy.asarray(picture)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+            raise SystemExit(f"error: {path}: not a readable picture ({error})") from None
+        if pixels.ndim == 3:
+            if not (pixels == pixels[..., :1]).all():
+                raise SystemExit(f"error: {path}: a colour picture; eval scores 28x28 grey digits")
+            pixels = pixels[..., 0]
+        images[i] = pixels
+    return images
