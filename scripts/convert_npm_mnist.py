@@ -40,7 +40,8 @@ def main():
     parser.add_argument("--out", default=OUT, help=f"the .npz file to write (default {OUT})")
     args = parser.parse_args()
     if not os.path.isfile(args.archive):
-        parser.error(f"{args.archive}: " + ("a folder, not the archive" if os.path.isdir(args.archive) else "no such file"))
+        parser.error(f"{args.archive}: "
+                     + ("a folder, not the archive" if os.path.isdir(args.archive) else "no such file"))
     if not args.out.endswith(".npz"):
         parser.error(f"--out {args.out}: the file name must end in .npz (NumPy would add it)")
     problem = flags.file_to_write(args.out, "--out")

@@ -144,3 +144,10 @@ def test_eval_scores_a_folder_of_pictures_as_it_scores_the_same_digits_in_a_npy_
     odd.unlink()
     with pytest.raises(SystemExit, match=r"odd: no pictures in it or below it \(.png, .jpg, .jpeg\)$"):
         cli.main(["eval", "--png-dir", str(tmp_path / "odd")])
+    for source in (["--png-dir", str(tmp_path / "pngs")], ["--npy", str(tmp_path / "listed.npy")]):
+        for flag in (["--n", "100"], ["--generator", "raw"]):   # they were ignored in silence
+            with pytest.raises(SystemExit) as refused:
+                cli.main(["eval", *source, *flag])
+            assert refused.value.code == 2 and capsys.readouterr().err.splitlines()[-1] == (
+                f"python -m minigan eval: error: {flag[0]} is for --checkpoint only: a .npy file or a folder of "
+                "pictures is scored whole")

@@ -34,9 +34,13 @@ def add_eval_command(subparsers, add_generator_choice):
 
 
 def check_eval_args(args):
-    """An error message for eval's flags, or None. A --json must name a .json file (it is written over: a
+    """An error message for eval's flags, or None. --n and --generator choose what to draw from a checkpoint,
+    and mean nothing for samples already made. A --json must name a .json file (it is written over: a
     run's log.csv named by mistake was lost), not a folder, in a folder that exists: checked before the scoring
     (before, a mistake was found only after it)."""
+    for flag, value in (("--n", args.n), ("--generator", args.generator)):
+        if value is not None and not args.checkpoint:   # not ignored in silence
+            return f"{flag} is for --checkpoint only: a .npy file or a folder of pictures is scored whole"
     if args.json and not args.json.endswith(".json"):
         return f"--json {args.json}: the file name must end in .json"
     return args.json and flags.file_to_write(args.json, "--json")
