@@ -148,7 +148,8 @@ def main(argv=None):
     s.add_argument("--label", help="for a conditional model: draw only this class, by its name (a digit, a "
                                    "Fashion-MNIST article, a sub-folder's name) or its number")
     s.add_argument("--interpolate", action="store_true",
-                   help="rows of 10 images walking (slerp) between two random latent points")
+                   help="rows of 10 images walking (slerp) between two random latent points: --n // 10 rows "
+                        "(at least one; 6 rows, 60 images, by default)")
     s.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     flags.add_device(s, "generate")
     add_generator_choice(s)
