@@ -12,11 +12,13 @@ takes the run's settings from the checkpoint; a new run never overwrites another
 """
 import argparse
 import csv
+import hashlib
 import math
 import os
 import shlex
 import sys
 import time
+import warnings
 
 import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
@@ -290,6 +292,30 @@ def load_data(args):
     return images, labels, classes
 
 
+def fingerprint(images, labels):
+    """What a run trains on, in a few bytes: how many images, and a digest of them and their labels. The
+    checkpoint keeps it, and a resume compares it with the data it finds."""
+    digest = hashlib.blake2b(numpy.ascontiguousarray(images), digest_size=16)
+    digest.update(numpy.ascontiguousarray(labels))
+    return {"images": len(images), "digest": digest.hexdigest()}
+
+
+def go_on_with_other_data(run, data, path):
+    """A resume is exact only on the data the run was trained on. If a folder of pictures or of IDX files
+    changed since, say so, and go on: with fewer images than the batch iterator had reached, from a new epoch.
+    (Checkpoints of earlier versions keep no fingerprint, and are not checked.)"""
+    training = run["config"].get("training")
+    saved = training.get("fingerprint") if isinstance(training, dict) else None
+    if not isinstance(saved, dict) or "digest" not in saved or saved == data:
+        return
+    warnings.warn(f"{path}: the run was trained on {saved.get('images')} images that differ from these "
+                  f"{data['images']}; it goes on, but not with the batches it would have drawn had it never stopped",
+                  stacklevel=2)
+    position = run["batches"].get("position") if isinstance(run["batches"], dict) else None
+    if type(position) is int and position > data["images"]:
+        run["batches"]["position"] = data["images"]   # past the end: the next batch begins a new epoch
+
+
 def total_steps(args, batches):
     if args.epochs is not None:
         return max(1, math.ceil(args.epochs * batches.batches_per_epoch() / args.k))
@@ -454,6 +480,9 @@ def train(args):
         config["class_names"] = list(classes)   # what each label draws, for `sample --label`
     config["training"] = {k: v for k, v in vars(args).items()
                           if k not in ("resume", "out", "force", "given", "settled")}
+    config["training"]["fingerprint"] = fingerprint(images, labels)
+    if args.resume:
+        go_on_with_other_data(run, config["training"]["fingerprint"], args.resume)
     G, D = gan.build_models(config)
     G.to(args.device)
     D.to(args.device)

@@ -5,6 +5,7 @@ import io
 import os
 import shutil
 import time
+import warnings
 import zipfile
 
 import numpy
@@ -221,3 +222,19 @@ def test_a_command_prints_a_warning_as_one_line(folder, tmp_path):
     assert [line for line in result.stderr.splitlines() if "warning" in line.lower()] == [
         f"warning: {folder}: skipped 1 file(s) that could not be read as pictures: "
         f"{os.path.join('squares', 'broken.png')}"]
+
+
+def test_a_run_resumed_on_pictures_that_changed_says_so(example, tmp_path, shapes):
+    """A resume is exact only on the same data; a folder can change between the two. It was silent."""
+    from tests.test_main_job import SMALL
+    flags = ["--dataset", "folder", "--data", str(shapes), "--image-size", "32"]
+    ck = str(tmp_path / "run" / "checkpoint.npz")
+    assert example.main(SMALL + flags + ["--steps", "2", "--out", str(tmp_path / "run")]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # the same pictures: no warning
+        assert example.main(["--resume", ck, "--steps", "3"]) == 0
+    os.remove(shapes / "circles" / sorted(os.listdir(shapes / "circles"))[0])
+    with pytest.warns(UserWarning, match=f"^{ck}: the run was trained on 48 images that differ from these 47; it goes "
+                                         "on, but not with the batches it would have drawn had it never stopped$"):
+        assert example.main(["--resume", ck, "--steps", "4"]) == 0
+    assert checkpoint.load(ck)["config"]["training"]["fingerprint"]["images"] == 47
