@@ -300,12 +300,10 @@ def fingerprint(images, labels):
     return {"images": len(images), "digest": digest.hexdigest()}
 
 
-def go_on_with_other_data(run, data, path):
-    """A resume is exact only on the data the run was trained on. If a folder of pictures or of IDX files
-    changed since, say so, and go on: with fewer images than the batch iterator had reached, from a new epoch.
-    (Checkpoints of earlier versions keep no fingerprint, and are not checked.)"""
-    training = run["config"].get("training")
-    saved = training.get("fingerprint") if isinstance(training, dict) else None
+def go_on_with_other_data(saved, data, run, path):
+    """A resume is exact only on the data the run was trained on (`saved`, its fingerprint). If a folder of
+    pictures or of IDX files changed since, say so, and go on: with fewer images than the batch iterator had
+    reached, from a new epoch. (Checkpoints of earlier versions keep no fingerprint, and are not checked.)"""
     if not isinstance(saved, dict) or "digest" not in saved or saved == data:
         return
     warnings.warn(f"{path}: the run was trained on {saved.get('images')} images that differ from these "
@@ -460,8 +458,9 @@ def train(args):
             run = gan.read_run(args.resume)
         except minigan.CheckpointError as error:
             sys.exit(f"error: {error}")
-        saved = run["config"].get("training")
-        settings_of_the_resumed_run(args, saved if isinstance(saved, dict) else {})
+        saved_training = run["config"].get("training")
+        saved_training = saved_training if isinstance(saved_training, dict) else {}
+        settings_of_the_resumed_run(args, saved_training)
         problem = check_types(args, build_parser()) or check_settings(args) or check_game(args)
         if problem:
             sys.exit(f"error: {args.resume}: the run's setting {problem}")
@@ -482,7 +481,7 @@ def train(args):
                           if k not in ("resume", "out", "force", "given", "settled")}
     config["training"]["fingerprint"] = fingerprint(images, labels)
     if args.resume:
-        go_on_with_other_data(run, config["training"]["fingerprint"], args.resume)
+        go_on_with_other_data(saved_training.get("fingerprint"), config["training"]["fingerprint"], run, args.resume)
     G, D = gan.build_models(config)
     G.to(args.device)
     D.to(args.device)

@@ -142,7 +142,8 @@ def test_eval_scores_a_folder_of_pictures_as_it_scores_the_same_digits_in_a_npy_
     with pytest.raises(SystemExit, match=f"^error: {odd}: not a readable picture"):
         cli.main(["eval", "--png-dir", str(tmp_path / "odd")])
     odd.unlink()
-    with pytest.raises(SystemExit, match=r"odd: no pictures in it or below it \(.png, .jpg, .jpeg\)$"):
+    with pytest.raises(SystemExit, match=r"^error: --png-dir .*odd: no pictures in it or below it \(looked for .png, "
+                                         r".jpg, .jpeg files\)$"):
         cli.main(["eval", "--png-dir", str(tmp_path / "odd")])
     for source in (["--png-dir", str(tmp_path / "pngs")], ["--npy", str(tmp_path / "listed.npy")]):
         for flag in (["--n", "100"], ["--generator", "raw"]):   # they were ignored in silence

@@ -40,6 +40,16 @@ def list_pictures(folder):
     return sorted(found)
 
 
+def pictures_under(folder):
+    """list_pictures(folder), or DataNotFound saying why there are none: not a folder, or no pictures in it."""
+    if not os.path.isdir(folder):
+        raise DataNotFound(f"{folder}: " + ("a file, not a folder" if os.path.exists(folder) else "no such folder"))
+    found = list_pictures(folder)
+    if not found:
+        raise DataNotFound(f"{folder}: no pictures in it or below it (looked for {', '.join(EXTENSIONS)} files)")
+    return found
+
+
 def _key(folder, files, size, channels):
     """A digest of what the decoded set depends on: the files, their sizes and times, the shape asked for."""
     h = hashlib.sha256(f"{size}px {channels}ch\n".encode())
@@ -99,11 +109,7 @@ def load_folder(folder, size, channels=3):
         raise ValueError(f"the image size must be 28, 32 or 64 (the sizes the players are built for), got {size}")
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (grey) or 3 (colour), got {channels}")
-    if not os.path.isdir(folder):
-        raise DataNotFound(f"{folder}: " + ("a file, not a folder" if os.path.exists(folder) else "no such folder"))
-    files = list_pictures(folder)
-    if not files:
-        raise DataNotFound(f"{folder}: no pictures in it or below it (looked for {', '.join(EXTENSIONS)} files)")
+    files = pictures_under(folder)
     key = _key(folder, files, size, channels)
     cache = os.path.join(folder, CACHE_NAME.format(size=size, channels=channels))
     cached = _read_cache(cache, key)

@@ -97,13 +97,12 @@ def read_pictures(folder):
     size is read from its header, before anything is decoded."""
     from PIL import Image
 
-    from minigan.data.folder import EXTENSIONS, list_pictures
-    if not os.path.isdir(folder):
-        raise SystemExit(f"error: --png-dir {folder}: " + ("a file, not a folder" if os.path.exists(folder)
-                                                           else "no such folder"))
-    names = list_pictures(folder)
-    if not names:
-        raise SystemExit(f"error: --png-dir {folder}: no pictures in it or below it ({', '.join(EXTENSIONS)})")
+    from minigan.data import DataNotFound
+    from minigan.data.folder import pictures_under
+    try:
+        names = pictures_under(folder)
+    except DataNotFound as error:   # not a folder, or no pictures in it
+        raise SystemExit(f"error: --png-dir {error}") from None
     images = numpy.empty((len(names), 28, 28), numpy.uint8)
     for i, name in enumerate(names):
         path = os.path.join(folder, name)
