@@ -12,7 +12,6 @@ import minigan  # noqa: F401  (before NumPy, which loads OpenBLAS: see minigan/m
 import numpy
 
 from minigan import flags
-from minigan.cli import PICTURES
 from minigan.gan import plots
 
 
@@ -21,9 +20,7 @@ def main():
     p.add_argument("results", help="quality.json written by benchmarks/quality_vs_torch.py")
     p.add_argument("out", help="the picture to write (.png)")
     args = p.parse_args()
-    if not args.out.lower().endswith(PICTURES):
-        p.error(f"{args.out}: a picture's name must end in one of {', '.join(PICTURES)}")
-    problem = flags.file_to_write(args.out, "out")
+    problem = flags.picture_name(args.out, "out") or flags.file_to_write(args.out, "out")
     if problem:
         p.error(problem)
     try:

@@ -97,15 +97,15 @@ def write_pngs(pixels, folder):
 
 
 GRID_MOST = 400   # images in one picture; more go to --npy or --png-dir
-PICTURES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 
 
 def check_sample_args(args):
     """An error message for sample's flags, or None."""
     if args.npy and not args.npy.endswith(".npy"):
         return f"--npy {args.npy}: the file name must end in .npy (NumPy would add it)"
-    if args.out and not args.out.lower().endswith(PICTURES):
-        return f"--out {args.out}: a picture's name must end in one of {', '.join(PICTURES)}"
+    problem = args.out and flags.picture_name(args.out, "--out")
+    if problem:
+        return problem
     if args.n > GRID_MOST and not (args.npy or args.png_dir):
         return (f"--n {args.n}: a picture holds at most {GRID_MOST} images; add --npy FILE.npy or --png-dir DIR "
                 "to keep them all")

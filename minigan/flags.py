@@ -40,6 +40,16 @@ def add_device(parser, what="run"):
                         help=f"where to {what}: cpu (the default) or cuda (a GPU, through CuPy)")
 
 
+PICTURES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")   # what matplotlib and Pillow write, by the name's ending
+
+
+def picture_name(path, flag):
+    """A message if `path` does not end as a picture's name does (PICTURES), or None."""
+    if not path.lower().endswith(PICTURES):
+        return f"{flag} {path}: a picture's name must end in one of {', '.join(PICTURES)}"
+    return None
+
+
 def file_to_write(path, flag, folder_is_made=False):
     """A message if `path` cannot name a file to write, or None: a folder by that name, or (unless the program
     makes it, `folder_is_made`) no folder to hold it."""

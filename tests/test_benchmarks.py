@@ -64,7 +64,7 @@ def test_the_products_share_clocks_the_products_and_puts_the_function_back():
     ("plot_quality.py", [os.path.join(BENCHMARKS, "results_step_cuda.json"), "x.png"],
      f"{os.path.join(BENCHMARKS, 'results_step_cuda.json')}: not the quality.json of quality_vs_torch.py (it has no 'curve')"),
     ("plot_quality.py", [os.path.join(BENCHMARKS, "results_quality_cpu.json"), "curve.txt"],
-     "curve.txt: a picture's name must end in one of .png, .jpg, .jpeg, .pdf, .svg"),
+     "out curve.txt: a picture's name must end in one of .png, .jpg, .jpeg, .pdf, .svg"),
     ("plot_quality.py", [os.path.join(BENCHMARKS, "results_quality_cpu.json"), "no/curve.png"],
      "out no/curve.png: there is no folder no"),
 ])
