@@ -1,6 +1,6 @@
 """The one-dimensional game of Goodfellow et al. (2014), Figure 1, trained and drawn as the paper draws it.
 
-    python examples/toy_1d.py                 # about half a minute on a CPU; pictures in out/toy_1d/
+    python examples/toy_1d.py                 # about 10 s on a 2-core CPU; pictures in out/toy_1d/
 
 Data x ~ N(2, 0.5^2). The generator maps uniform noise z ~ U(-1, 1) through a small MLP; the discriminator
 is a small MLP. Each snapshot shows, as in the paper's figure: the data density (black, dotted), the

@@ -121,12 +121,14 @@ def add_generator_choice(parser):
 
 
 def download(args):
-    if args.dataset != "mnist":
-        raise SystemExit("error: only mnist can be downloaded (with SHA-256 checks); for Fashion-MNIST place its "
-                         "four IDX files in a folder and pass --data, or install Debian's dataset-fashion-mnist")
-    if args.dest:
-        flags.make_folder(args.dest, "--dest")
-    folder = data.download_mnist(args.dest)
+    folder = args.dest or data.sources.cache_dir("mnist")
+    new = flags.make_folder(folder, "--dest" if args.dest else "the cache folder")
+    try:
+        data.download_mnist(folder)
+    except data.DataNotFound:
+        if new and not os.listdir(folder):   # nothing fetched: the folder made for it goes too
+            os.rmdir(folder)
+        raise
     print(f"MNIST is in {folder}; train with: python examples/mnist_gan.py --data {shlex.quote(folder)}")
 
 
@@ -154,9 +156,10 @@ def main(argv=None):
     flags.add_device(s, "generate")
     add_generator_choice(s)
     s.set_defaults(run=sample, check=check_sample_args)
-    d = sub.add_parser("download", help="fetch a dataset's IDX files, verifying their SHA-256", description=(
-        "Fetch MNIST's four IDX files (60,000 training digits and 10,000 test digits), check each against its "
-        "SHA-256, and say how to train on them. minigan trains without them, on the 10,000 digits it ships."))
+    d = sub.add_parser("download", help="fetch a dataset's IDX files, checking their sizes and SHA-256",
+                       description="Fetch MNIST's four IDX files (60,000 training digits and 10,000 test digits), "
+                                   "check each one's size and SHA-256, and say how to train on them. minigan trains "
+                                   "without them, on the 10,000 digits it ships.")
     d.add_argument("dataset", choices=["mnist"], help="the dataset to fetch: mnist (Fashion-MNIST is not fetched)")
     d.add_argument("--dest", help="folder to write to (default ~/.cache/minigan/mnist)")
     d.set_defaults(run=download)

@@ -10,7 +10,7 @@ import sys
 import numpy
 import pytest
 
-from minigan import data
+from minigan import cli, data
 from minigan.data import sources
 
 FASHION = "/usr/share/datasets/fashion-mnist"
@@ -146,18 +146,27 @@ def test_fashion_without_files_says_how_to_get_them(monkeypatch, tmp_path):
         data.load("fashion")
 
 
-def test_download_checks_sha256_and_falls_back_to_the_next_mirror(monkeypatch, tmp_path):
-    payloads = {name: f"payload of {name}".encode() for name in sources.MNIST_SHA256}
-    monkeypatch.setattr(sources, "MNIST_SHA256", {n: hashlib.sha256(p).hexdigest() for n, p in payloads.items()})
-    asked = []
+def test_download_checks_size_and_sha256_and_falls_back_to_the_next_mirror(monkeypatch, tmp_path):
+    payloads = {name: f"payload of {name}".encode() for name in sources.MNIST_FILES}
+    monkeypatch.setattr(sources, "MNIST_FILES", {n: (len(p), hashlib.sha256(p).hexdigest()) for n, p in payloads.items()})
+    asked, read = [], []
+
+    class Endless(io.RawIOBase):   # an answer that never ends; counts what is read of it
+        def read(self, n):
+            read.append(n)
+            return b"x" * n
 
     def opener(url, timeout):
         asked.append(url)
         mirror, name = url.rsplit("/", 1)
         if mirror == "http://bad":
-            return io.BytesIO(b"tampered")
+            return io.BytesIO(b"t" * len(payloads[name]))   # the right size, not the file
         if mirror == "http://down":
             raise OSError("connection refused")
+        if mirror == "http://short":
+            return io.BytesIO(payloads[name][:-1])
+        if mirror == "http://endless":
+            return Endless()
         return io.BytesIO(payloads[name])
 
     folder = data.download_mnist(str(tmp_path), mirrors=("http://bad/", "http://good/"), opener=opener)
@@ -168,7 +177,26 @@ def test_download_checks_sha256_and_falls_back_to_the_next_mirror(monkeypatch, t
         os.remove(tmp_path / name)
     with pytest.raises(data.DataNotFound, match="SHA-256 mismatch.*connection refused"):
         data.download_mnist(str(tmp_path), mirrors=("http://bad/", "http://down/"), opener=opener)
+    first = next(iter(payloads))
+    with pytest.raises(data.DataNotFound, match=f"could not download {first}: http://short/: only "
+                                                f"{len(payloads[first]) - 1} of its {len(payloads[first])} bytes; "
+                                                f"http://endless/: more than its {len(payloads[first])} bytes$"):
+        data.download_mnist(str(tmp_path), mirrors=("http://short/", "http://endless/"), opener=opener)
+    assert sum(read) == len(payloads[first]) + 1   # the endless answer was read one byte past the file's size
     assert not any(p.endswith(".gz") for p in os.listdir(tmp_path))
+
+
+def test_a_failed_download_leaves_no_folder_it_made(monkeypatch, tmp_path, capsys):
+    def refuse(dest):
+        raise data.DataNotFound("could not download train-images-idx3-ubyte.gz: http://x/: no network")
+    monkeypatch.setattr(data, "download_mnist", refuse)
+    with pytest.raises(SystemExit, match="^error: could not download train-images"):
+        cli.main(["download", "mnist", "--dest", str(tmp_path / "new" / "mnist")])
+    assert os.listdir(tmp_path / "new") == []   # the folder made for the files is gone; its parent stays
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(SystemExit):
+        cli.main(["download", "mnist", "--dest", str(tmp_path / "kept")])
+    assert (tmp_path / "kept").is_dir()   # a folder that was there before stays
 
 
 def test_batches_are_seeded_scaled_and_resumable():

@@ -26,13 +26,13 @@ FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-# The public MNIST mirrors and the SHA-256 of each gzipped file (as published with the files).
+# The public MNIST mirrors, and each gzipped file's size in bytes and SHA-256 (as published with the files).
 MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
-MNIST_SHA256 = {
-    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+MNIST_FILES = {
+    "train-images-idx3-ubyte.gz": (9912422, "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
+    "train-labels-idx1-ubyte.gz": (28881, "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"),
+    "t10k-images-idx3-ubyte.gz": (1648877, "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
+    "t10k-labels-idx1-ubyte.gz": (4542, "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
 }
 
 
@@ -118,21 +118,24 @@ def load(dataset="mnist", data_dir=None, split="train", embedded_ok=True):
 
 
 def download_mnist(dest=None, mirrors=MNIST_MIRRORS, opener=urllib.request.urlopen):
-    """Fetch the four MNIST files into `dest` (the cache folder by default), verifying each SHA-256;
-    a file that does not match is deleted and the next mirror is tried."""
+    """Fetch the four MNIST files into `dest` (the cache folder by default), checking each one's size and
+    SHA-256; a file that does not match is not kept, and the next mirror is tried."""
     dest = dest or cache_dir("mnist")
     os.makedirs(dest, exist_ok=True)
-    for name, digest in MNIST_SHA256.items():
+    for name, (size, digest) in MNIST_FILES.items():
         target = os.path.join(dest, name)
         if os.path.exists(target) and _sha256(target) == digest:
             continue
         errors = []
         for mirror in mirrors:
             try:
-                with opener(mirror + name, timeout=60) as response:
-                    payload = response.read()
+                payload = _fetch(mirror + name, size, opener)
             except OSError as error:
                 errors.append(f"{mirror}: {error}")
+                continue
+            if len(payload) != size:
+                errors.append(f"{mirror}: more than its {size:,} bytes" if len(payload) > size
+                              else f"{mirror}: only {len(payload):,} of its {size:,} bytes")
                 continue
             if hashlib.sha256(payload).hexdigest() != digest:
                 errors.append(f"{mirror}: SHA-256 mismatch")
@@ -143,6 +146,23 @@ def download_mnist(dest=None, mirrors=MNIST_MIRRORS, opener=urllib.request.urlop
         else:
             raise DataNotFound(f"could not download {name}: " + "; ".join(errors))
     return dest
+
+
+def _fetch(url, size, opener):
+    """The body at `url`, with a progress bar, read no further than one byte past the `size` it should have:
+    a longer answer is not the file, and is not held in memory to its end."""
+    from tqdm import tqdm
+    chunks, read = [], 0
+    with opener(url, timeout=60) as response, tqdm(total=size, desc=url.rsplit("/", 1)[-1], unit="B",
+                                                   unit_scale=True, leave=False, disable=None) as bar:
+        while read <= size:
+            chunk = response.read(min(1 << 20, size + 1 - read))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            read += len(chunk)
+            bar.update(len(chunk))
+    return b"".join(chunks)
 
 
 def _sha256(path):
