@@ -140,7 +140,8 @@ def build_parser():
                              "and the output settings may change; left out, they too are the run's own)")
     output.add_argument("--dry-run", action="store_true",
                         help=f"{DRY_RUN['steps']} steps on {DRY_RUN['images']} images with batch size "
-                             f"{DRY_RUN['batch_size']}: checks that everything runs")
+                             f"{DRY_RUN['batch_size']}: checks that everything runs (so it takes no --steps, "
+                             "--epochs, --batch-size or --sample-every)")
     return p
 
 
@@ -268,6 +269,12 @@ def parse_args(argv=None):
     if problem:
         p.error(problem)
     if args.dry_run:
+        ignored = [flags.name(dest) for dest in ("steps", "epochs", "batch_size", "sample_every")
+                   if dest in args.given]
+        if ignored:
+            p.error(f"--dry-run runs {DRY_RUN['steps']} steps of {DRY_RUN['batch_size']} images from "
+                    f"{DRY_RUN['images']}, a grid every {DRY_RUN['sample_every']}, and scores nothing; leave out "
+                    f"{ignored[0]}, which it would not use")
         args.steps, args.epochs = DRY_RUN["steps"], None
         args.batch_size, args.sample_every = DRY_RUN["batch_size"], DRY_RUN["sample_every"]
         args.final_score = False

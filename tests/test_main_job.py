@@ -263,6 +263,10 @@ def test_bad_flags_and_missing_data_are_explained(example, tmp_path, capsys):
     example.parse_args(["--batch-size", "1"])   # the DCGAN's batch norm has 7 x 7 values a channel and image
     with pytest.raises(SystemExit, match="--batch-size 100000 is more than the 10,000 images"):
         example.main(["--batch-size", "100000", "--out", str(tmp_path / "big")])
+    for flag, value in (("--batch-size", "100000"), ("--steps", "50"), ("--epochs", "1"), ("--sample-every", "1")):
+        with pytest.raises(SystemExit):   # the dry run's own settings took their place, unsaid
+            example.parse_args(["--dry-run", flag, value])
+        assert capsys.readouterr().err.endswith(f"leave out {flag}, which it would not use\n")
     for flags in (["--epochs", "nan"], ["--epochs", "0"], ["--eval-every", "-1"], ["--lr", "-1"], ["--lr", "inf"],
                   ["--beta1", "2"], ["--ema", "1"], ["--batch"]):   # --batch: no abbreviations of flags
         with pytest.raises(SystemExit):
