@@ -110,6 +110,20 @@ def test_the_decoded_set_is_cached_and_read_again_when_the_folder_changes(folder
     assert len(images) == 7 and numpy.load(cache)["images"].shape == (7, 3, 32, 32)
 
 
+def test_a_broken_link_is_skipped_as_unreadable_and_read_once_it_leads_somewhere(folder):
+    """A link to a file that is not there stopped the load with '[Errno 2] No such file or directory' (the
+    cache's key stats every file); a link to the folder itself is not followed round and round."""
+    (folder / "circles" / "link.png").symlink_to(folder / "circles" / "later.png")
+    (folder / "squares" / "again").symlink_to(folder, target_is_directory=True)
+    with pytest.warns(UserWarning, match=r"skipped 2 file\(s\).*circles/link.png"):
+        images, _, _ = data.load_folder(str(folder), size=32)
+    assert len(images) == 6
+    shape_picture("circle", (9, 9, 9)).save(folder / "circles" / "later.png")   # the link now leads to a picture
+    with pytest.warns(UserWarning, match=r"skipped 1 file\(s\)"):
+        images, _, _ = data.load_folder(str(folder), size=32)
+    assert len(images) == 8   # later.png, and link.png to it
+
+
 def npy_bytes(array):
     buffer = io.BytesIO()
     numpy.save(buffer, array)

@@ -54,8 +54,11 @@ def _key(folder, files, size, channels):
     """A digest of what the decoded set depends on: the files, their sizes and times, the shape asked for."""
     h = hashlib.sha256(f"{size}px {channels}ch\n".encode())
     for name in files:
-        stat = os.stat(os.path.join(folder, name))
-        h.update(f"{name}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+        try:
+            stat = os.stat(os.path.join(folder, name))
+            h.update(f"{name}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+        except OSError:   # a broken link, or a file gone since the listing: decoding skips it as unreadable
+            h.update(f"{name}\tunreadable\n".encode())
     return h.hexdigest()
 
 
