@@ -195,12 +195,21 @@ def check_settings(args):
         return f"--ema must be in [0, 1) (0: no averaged generator), got {args.ema}"
     if args.dataset == "folder" and not args.data:
         return "--dataset folder reads the pictures under --data DIR; give it"
+    if args.dataset == "folder" and inside(args.out, args.data):
+        return (f"--out {args.out} lies inside --data {args.data}: the run's sample grids would be read as pictures "
+                "to train on; choose an --out outside it")
     if args.dataset != "folder" and {"image_size", "channels"} & args.given:
         return f"--image-size and --channels are for --dataset folder; {args.dataset} images are 28-pixel grey"
     if args.eval_every and args.dataset != "mnist":
         return (f"--eval-every scores samples with a digit classifier, whose figures mean nothing for "
                 f"{args.dataset} images; leave it out")
     return None
+
+
+def inside(path, folder):
+    """Whether `path` is `folder` or lies somewhere below it (links followed)."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([path, folder]) == folder
 
 
 def check_game(args):

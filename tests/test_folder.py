@@ -225,6 +225,12 @@ def test_folder_settings_that_make_no_sense_are_refused(example, tmp_path, shape
     (tmp_path / "nothing").mkdir()
     with pytest.raises(SystemExit, match="no pictures in it or below it"):
         example.main(["--dataset", "folder", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
+    (tmp_path / "link").symlink_to(shapes, target_is_directory=True)
+    for out in (shapes / "run", shapes, tmp_path / "link" / "run"):   # its grids would become its pictures
+        with pytest.raises(SystemExit):
+            example.parse_args(["--dataset", "folder", "--data", str(shapes), "--out", str(out)])
+        assert f"--out {out} lies inside --data {shapes}: the run's sample grids would be read" in capsys.readouterr().err
+    example.parse_args(["--dataset", "folder", "--data", str(shapes), "--out", str(shapes) + "-run"])   # beside it
 
 
 def test_a_command_prints_a_warning_as_one_line(folder, tmp_path):
