@@ -101,15 +101,13 @@ GRID_MOST = 400   # images in one picture; more go to --npy or --png-dir
 
 def check_sample_args(args):
     """An error message for sample's flags, or None."""
-    if args.npy and not args.npy.endswith(".npy"):
-        return f"--npy {args.npy}: the file name must end in .npy (NumPy would add it)"
     problem = args.out and flags.picture_name(args.out, "--out")
     if problem:
         return problem
     if args.n > GRID_MOST and not (args.npy or args.png_dir):
         return (f"--n {args.n}: a picture holds at most {GRID_MOST} images; add --npy FILE.npy or --png-dir DIR "
                 "to keep them all")
-    return ((args.npy and flags.file_to_write(args.npy, "--npy"))
+    return ((args.npy and flags.file_to_write(args.npy, "--npy", ending=".npy"))
             or (args.out and flags.file_to_write(args.out, "--out", folder_is_made=True)))
 
 

@@ -50,9 +50,13 @@ def picture_name(path, flag):
     return None
 
 
-def file_to_write(path, flag, folder_is_made=False):
-    """A message if `path` cannot name a file to write, or None: a folder by that name, or (unless the program
-    makes it, `folder_is_made`) no folder to hold it."""
+def file_to_write(path, flag, folder_is_made=False, ending=None):
+    """A message if `path` cannot name a file to write, or None: a name that does not end in `ending` (NumPy
+    would add .npy or .npz to it and write another file), a folder by that name, or (unless the program makes
+    it, `folder_is_made`) no folder to hold it."""
+    if ending and not path.endswith(ending):
+        return (f"{flag} {path}: the file name must end in {ending}"
+                + (" (NumPy would add it)" if ending in (".npy", ".npz") else ""))
     if os.path.isdir(path):
         return f"{flag} {path}: is a folder; name a file"
     folder = os.path.dirname(path) or "."

@@ -42,9 +42,7 @@ def main():
     if not os.path.isfile(args.archive):
         parser.error(f"{args.archive}: "
                      + ("a folder, not the archive" if os.path.isdir(args.archive) else "no such file"))
-    if not args.out.endswith(".npz"):
-        parser.error(f"--out {args.out}: the file name must end in .npz (NumPy would add it)")
-    problem = flags.file_to_write(args.out, "--out")
+    problem = flags.file_to_write(args.out, "--out", ending=".npz")
     if problem:
         parser.error(problem)
     try:

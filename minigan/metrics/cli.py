@@ -41,9 +41,7 @@ def check_eval_args(args):
     for flag, value in (("--n", args.n), ("--generator", args.generator)):
         if value is not None and not args.checkpoint:   # not ignored in silence
             return f"{flag} is for --checkpoint only: a .npy file or a folder of pictures is scored whole"
-    if args.json and not args.json.endswith(".json"):
-        return f"--json {args.json}: the file name must end in .json"
-    return args.json and flags.file_to_write(args.json, "--json")
+    return args.json and flags.file_to_write(args.json, "--json", ending=".json")
 
 
 def run_eval(args):
