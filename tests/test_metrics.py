@@ -88,6 +88,19 @@ def test_calibration_one_repeated_digit_is_flagged_as_collapsed(evaluator):
     assert "mode collapse" in report(scores, evaluator.real_floor())
 
 
+def test_the_report_says_how_many_samples_the_frechet_distance_compared(evaluator):
+    """It said '5,000 vs 5,000' whatever the count: a distance from 50 samples (25 against 5,000) read as one
+    comparable with the README's, which come from 10,000."""
+    images, _ = data.load_embedded()
+    floor = evaluator.real_floor()
+    few = report(evaluator.score(images[::200]), floor).splitlines()
+    assert few[1].endswith("lower is better; 25 vs 5,000 (real: 5,000 vs 5,000)")
+    assert few[-1].startswith("note: the Frechet distance compares 25 samples with 5,000 real digits; fewer samples "
+                              "make it larger")
+    full = report(evaluator.score(images), floor).splitlines()
+    assert full[1].endswith("lower is better; 5,000 vs 5,000") and not any(line.startswith("note") for line in full)
+
+
 def test_per_class_accuracy_for_a_conditional_model(evaluator):
     images, labels = data.load_embedded()
     picked = numpy.concatenate([numpy.flatnonzero(labels == c)[:50] for c in range(10)])

@@ -18,6 +18,12 @@ DEFAULT_SAMPLES = 10_000
 COLLAPSE_MODES = 8  # fewer classes than this holding 2% of the samples each: warned about as mode collapse
 
 
+def frechet_count(samples, half):
+    """How many generated samples each Frechet distance reads: half of them, against one real half each, and
+    no more than the `half`'s own count (all of them when there are fewer than 4)."""
+    return min(samples // 2, half) if samples >= 4 else samples
+
+
 @dataclass
 class Scores:
     samples: int
@@ -50,7 +56,7 @@ class Evaluator:
 
     def _frechet(self, features):
         """Frechet distance of generated features against the real halves, at matched counts."""
-        n = min(len(features) // 2, len(self.halves[0]))
+        n = frechet_count(len(features), len(self.halves[0]))
         pairs = [(features[:n], 1), (features[n:2 * n], 0)] if len(features) >= 4 else [(features, 1)]
         return float(numpy.mean([frechet_distance(*gaussian(f), *self.real_halves[h]) for f, h in pairs]))
 
@@ -78,15 +84,22 @@ class Evaluator:
 
 
 def report(scores, floor):
-    """A table of the scores beside the real digits' figures."""
+    """A table of the scores beside the real digits' figures, with a note when the Frechet distance read fewer
+    samples than the real digits' floor, and is therefore larger than the same samples' would be at full count."""
+    compared = frechet_count(scores.samples, floor.samples)
     rows = [("Frechet distance (features)", f"{scores.frechet_distance:.2f}", f"{floor.frechet_distance:.2f}",
-             "lower is better; 5,000 vs 5,000"),
+             f"lower is better; {compared:,} vs {floor.samples:,}"
+             + (f" (real: {floor.samples:,} vs {floor.samples:,})" if compared != floor.samples else "")),
             ("inception score", f"{scores.inception_score:.2f}", f"{floor.inception_score:.2f}", "at most 10"),
             ("modes (classes >= 2%)", f"{scores.modes}", f"{floor.modes}", "of 10"),
             ("KL(class histogram || uniform)", f"{scores.class_kl:.3f}", f"{floor.class_kl:.3f}", "0 = balanced"),
             ("near-duplicate rate", f"{scores.near_duplicates:.3f}", f"{floor.near_duplicates:.3f}", "")]
     lines = [f"{'':32s} {'samples':>9s} {'real digits':>12s}", *[f"{a:32s} {b:>9s} {c:>12s}   {d}" for a, b, c, d in rows],
              f"({scores.samples:,} generated samples; histogram {scores.histogram})"]
+    if compared < floor.samples:
+        lines.append(f"note: the Frechet distance compares {compared:,} samples with {floor.samples:,} real digits; "
+                     f"fewer samples make it larger, so compare it only with figures of the same count (the "
+                     f"README's come from {DEFAULT_SAMPLES:,} samples)")
     if scores.collapsed():
         lines.append(f"WARNING: mode collapse: only {scores.modes} of 10 digits hold 2% of the samples")
     return "\n".join(lines)
