@@ -414,7 +414,7 @@ def settings_of_the_resumed_run(args, saved):
 
 def refuse_to_overwrite(args, checkpoint_path):
     """Stop, naming the way out, if --out holds another run that this one would overwrite."""
-    held = [name for name in ("checkpoint.npz", "log.csv") if os.path.exists(os.path.join(args.out, name))]
+    held = [name for name in (gan.CHECKPOINT_NAME, "log.csv") if os.path.exists(os.path.join(args.out, name))]
     continuing = args.resume and os.path.exists(checkpoint_path) and os.path.samefile(args.resume, checkpoint_path)
     if held and not continuing and not args.force:
         sys.exit(f"error: {args.out} holds another run ({' and '.join(held)}); continue it with --resume "
@@ -481,7 +481,7 @@ def train(args):
         if problem:
             sys.exit(f"error: {args.resume}: the run's setting {problem}")
     minigan.manual_seed(args.seed)
-    checkpoint_path = os.path.join(args.out, "checkpoint.npz")
+    checkpoint_path = os.path.join(args.out, gan.CHECKPOINT_NAME)
     refuse_to_overwrite(args, checkpoint_path)
 
     images, labels, classes = load_data(args)

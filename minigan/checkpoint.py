@@ -98,8 +98,10 @@ def _check_sizes(path):
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint file") from None
+    if stat.S_ISDIR(mode):
+        raise CheckpointError(f"{path}: a folder, not a checkpoint file")
     if not stat.S_ISREG(mode):
-        raise CheckpointError(f"{path}: not a regular file (a directory, a pipe or a device), so not a checkpoint")
+        raise CheckpointError(f"{path}: not a regular file (a pipe or a device), so not a checkpoint")
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()

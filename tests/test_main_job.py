@@ -3,6 +3,7 @@ import csv
 import errno
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -335,6 +336,21 @@ def test_sampling_with_a_label_from_an_unconditional_model_is_refused(example, t
     assert example.main(SMALL + ["--steps", "1", "--out", str(tmp_path)]) == 0
     result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "checkpoint.npz"), "--label", "3")
     assert result.returncode != 0 and "not conditional" in result.stderr
+
+
+def test_a_runs_folder_given_for_its_checkpoint_names_the_checkpoint(example, tmp_path, capsys):
+    """--checkpoint out or --resume out (the folder) said 'not a regular file (a directory, a pipe or a
+    device), so not a checkpoint'; a resume took the folder's parent as the run's folder."""
+    run = tmp_path / "run"
+    assert example.main(SMALL + ["--steps", "1", "--out", str(run)]) == 0
+    said = f"error: {run}: a run's folder; its checkpoint is {run / 'checkpoint.npz'}"
+    with pytest.raises(SystemExit, match=f"^{re.escape(said)}$"):
+        example.main(["--resume", str(run), "--steps", "2"])
+    for command in ("sample", "eval"):
+        result = run_cli("-m", "minigan", command, "--checkpoint", str(run))
+        assert result.returncode == 1 and result.stderr.splitlines()[-1] == said, result.stderr
+    with pytest.raises(checkpoint.CheckpointError, match="a folder, not a checkpoint file$"):
+        checkpoint.load(tmp_path)   # a folder that holds no run
 
 
 def test_eval_every_scores_the_run_and_warns_of_collapse(example, tmp_path, capsys):

@@ -8,7 +8,8 @@ from minigan.gan.models import (
 from minigan.gan.plots import plot_curves, save_animation, save_figure, save_grid, tile
 from minigan.gan.averaging import AveragedGenerator, recompute_batch_norm
 from minigan.gan.run import (
-    GENERATORS, FolderInUse, StopRequests, claim_folder, load_generator, read_run, resume_run, save_run)
+    CHECKPOINT_NAME, GENERATORS, FolderInUse, StopRequests, claim_folder, load_generator, read_run, resume_run,
+    save_run)
 from minigan.gan.sampling import generate, to_pixels
 from minigan.gan.training import (
     FIGURES, TrainingDiverged, check_finite, figure_names, frozen, grad_norm, sample_noise, to_numbers, train_step)

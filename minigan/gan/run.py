@@ -9,6 +9,7 @@ saved (`StopRequests`).
 """
 import contextlib
 import os
+import shlex
 import signal
 import threading
 
@@ -18,6 +19,8 @@ from minigan import backend, checkpoint, files
 from minigan.checkpoint import CheckpointError
 from minigan.messages import shown
 from minigan.gan.models import build_models, check_config, complete_config, default_config
+
+CHECKPOINT_NAME = "checkpoint.npz"   # a run's checkpoint, in the run's folder beside its log and pictures
 
 
 def run_state(G, D, opt_G, opt_D, step, batches, config, averaged=None):
@@ -50,6 +53,9 @@ def _refuse_non_finite(path, state, *players):
 
 def read_run(path):
     """The whole state of the run checkpoint at `path` (raises CheckpointError if it is not one)."""
+    inside = os.path.join(path, CHECKPOINT_NAME)
+    if os.path.isdir(path) and os.path.isfile(inside):   # the run's folder, named for its checkpoint
+        raise CheckpointError(f"{path}: a run's folder; its checkpoint is {shlex.quote(inside)}")
     state = checkpoint.load(path)
     if not isinstance(state, dict) or state.get("kind") != "minigan-gan-run":
         raise CheckpointError(f"{path}: not a minigan GAN run checkpoint")
