@@ -14,6 +14,7 @@ import numpy
 from PIL import Image, ImageDraw
 
 from minigan import flags
+from minigan.data.folder import list_pictures
 
 SHAPES = ("circle", "square", "triangle")
 
@@ -36,7 +37,7 @@ def picture(rng, shape, size=48):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("folder", help="where to write the pictures (created; it must not hold pictures already)")
+    p.add_argument("folder", help="where to write the pictures (created; it must hold no pictures yet)")
     p.add_argument("--n", type=int, default=3000, help="how many pictures, shared among the shapes (default 3000)")
     p.add_argument("--seed", type=int, default=0, help="the random stream's seed: the same seed, the same pictures "
                                                           "(default 0)")
@@ -47,11 +48,12 @@ def main(argv=None):
     if problem:
         p.error(problem)
     flags.make_folder(args.folder, "folder")
+    held = list_pictures(args.folder)
+    if held:   # the shapes would join them as classes of their own, or write over them
+        p.error(f"{args.folder} already holds {len(held)} picture(s) ({held[0]}"
+                + (", ..." if len(held) > 1 else "") + "); choose a new or empty folder")
     for shape in SHAPES:
-        folder = os.path.join(args.folder, shape + "s")
-        if os.path.isdir(folder) and os.listdir(folder):
-            p.error(f"{folder} already holds files; choose another folder")
-        os.makedirs(folder, exist_ok=True)
+        os.makedirs(os.path.join(args.folder, shape + "s"), exist_ok=True)
     rng = numpy.random.default_rng(args.seed)
     for i in range(args.n):
         shape = SHAPES[i % len(SHAPES)]

@@ -159,6 +159,11 @@ def shapes(tmp_path):
     assert sorted(os.listdir(tmp_path / "shapes")) == ["circles", "squares", "triangles"]
     with pytest.raises(SystemExit):   # never over pictures already there
         make_shapes.main([str(tmp_path / "shapes"), "--n", "48"])
+    (tmp_path / "mine" / "cats").mkdir(parents=True)
+    shape_picture("circle", (1, 2, 3)).save(tmp_path / "mine" / "cats" / "tom.png")
+    with pytest.raises(SystemExit):   # nor beside someone's own classes, which it joined before
+        make_shapes.main([str(tmp_path / "mine"), "--n", "3"])
+    assert os.listdir(tmp_path / "mine") == ["cats"]
     with pytest.raises(SystemExit) as stop:   # a negative seed, a file for a folder: tracebacks, before
         make_shapes.main([str(tmp_path / "other"), "--seed", "-1"])
     assert stop.value.code == 2
