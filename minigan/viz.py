@@ -7,11 +7,13 @@ Boxes are Functions (the ops), ellipses are tensors: leaves that require a gradi
 `params` names them), intermediate results in white, the tensor drawn from in yellow. Draw before calling
 backward: a backward without retain_graph frees the links it walks.
 """
+import os
 import shutil
 import subprocess
 import warnings
 
 from minigan import files
+from minigan.autograd.tensor import Tensor
 
 
 def _shape(t):
@@ -20,6 +22,8 @@ def _shape(t):
 
 def graph(tensor, params=None, title=None):
     """The graph behind `tensor` as DOT text."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"graph: expected a minigan Tensor, not {type(tensor).__name__}")
     names = {id(p): name for name, p in (params or {}).items()}
     lines = ["digraph minigan {", '  rankdir=BT; node [fontname="Helvetica", fontsize=10];']
     if title:
@@ -57,9 +61,12 @@ def graph(tensor, params=None, title=None):
 def render(tensor, path, params=None, title=None):
     """Write the graph as DOT to path.dot and, where Graphviz's `dot` is installed, as an image to `path`.
     Returns the image path, or None when only the DOT file could be written (after a warning that says so
-    and how to get Graphviz)."""
+    and how to get Graphviz). The ending of `path` names the picture's format (.png, .svg, .pdf, ...)."""
+    stem, _, fmt = path.rpartition(".")
+    if not stem or not fmt or "/" in fmt or os.sep in fmt:
+        raise ValueError(f"render: {path!r} has no ending to name the picture's format; name it like graph.png")
     text = graph(tensor, params, title)
-    dot_path = path.rsplit(".", 1)[0] + ".dot"
+    dot_path = stem + ".dot"
     with files.atomic_write(dot_path, "w") as f:
         f.write(text)
     if shutil.which("dot") is None:
@@ -67,7 +74,9 @@ def render(tensor, path, params=None, title=None):
                       "(install Graphviz, e.g. apt-get install graphviz, then: dot -Tpng "
                       f"{dot_path} -o {path})", stacklevel=2)
         return None
-    fmt = path.rsplit(".", 1)[-1]
     with files.atomic_write(path) as f:   # dot's output, whole or not at all like every file minigan writes
-        subprocess.run(["dot", f"-T{fmt}", dot_path], stdout=f, check=True)
+        done = subprocess.run(["dot", f"-T{fmt}", dot_path], stdout=f, stderr=subprocess.PIPE)
+        if done.returncode:   # an ending dot has no format for: its message lists the ones it has
+            said = done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
+            raise ValueError(f"render: Graphviz's dot could not write {path}: {said}; the graph is in {dot_path}")
     return path

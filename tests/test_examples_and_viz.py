@@ -162,6 +162,21 @@ def test_render_writes_an_image(tmp_path):
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "g.dot").exists()
 
 
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_render_names_what_it_cannot_draw(tmp_path):
+    """An ending dot has no format for was a CalledProcessError traceback; a name without an ending asked dot for
+    a format named after the whole file; a number for the tensor, an AttributeError."""
+    x = minigan.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"dot could not write .*g\.txt: Format: \"txt\" not recognized.*png.*; the "
+                                         r"graph is in .*g\.dot$"):
+        viz.render((x * x).sum(), str(tmp_path / "g.txt"))
+    assert not (tmp_path / "g.txt").exists() and (tmp_path / "g.dot").exists()
+    with pytest.raises(ValueError, match="has no ending to name the picture's format; name it like graph.png"):
+        viz.render((x * x).sum(), str(tmp_path / "my.runs" / "graph"))
+    with pytest.raises(TypeError, match="expected a minigan Tensor, not int"):
+        viz.render(3, str(tmp_path / "k.png"))
+
+
 def test_render_without_graphviz_says_so_and_still_writes_the_dot_file(tmp_path, monkeypatch):
     monkeypatch.setattr(viz.shutil, "which", lambda name: None)
     x = minigan.tensor([1.0, 2.0], requires_grad=True)
