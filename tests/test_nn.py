@@ -153,3 +153,24 @@ def test_embedding_dropout_and_their_errors():
         nn.Dropout(1.5)
     with pytest.raises(ValueError, match="expected a 4-D input"):
         nn.BatchNorm2d(3)(minigan.ones(2, 3))
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: nn.Linear(0, 2), "Linear: in_features must be a whole number, at least 1, got 0"),
+    (lambda: nn.Linear(2, 2.5), "Linear: out_features must be a whole number, at least 1, got 2.5"),
+    (lambda: nn.Conv2d(0, 2, 3), "Conv2d: in_channels must be a whole number, at least 1, got 0"),
+    (lambda: nn.Conv2d(1, 2, 0), "Conv2d: kernel_size must be at least 1, got 0"),
+    (lambda: nn.Conv2d(1, 2, 3, stride=0), "Conv2d: stride must be at least 1, got 0"),
+    (lambda: nn.Conv2d(1, 2, 3, padding=-1), "Conv2d: padding must be at least 0, got -1"),
+    (lambda: nn.ConvTranspose2d(1, 2, (4, 0)), r"ConvTranspose2d: kernel_size must be at least 1, got \(4, 0\)"),
+    (lambda: nn.ConvTranspose2d(1, 0, 4), "ConvTranspose2d: out_channels must be a whole number, at least 1, got 0"),
+    (lambda: nn.ConvTranspose2d(1, 2, 4, output_padding=-1), "ConvTranspose2d: output_padding must be at least 0"),
+    (lambda: nn.BatchNorm2d(0), "BatchNorm2d: num_features must be a whole number, at least 1, got 0"),
+    (lambda: nn.Embedding(10, True), "Embedding: embedding_dim must be a whole number, at least 1, got True"),
+])
+def test_a_layer_with_no_units_or_a_bad_kernel_is_refused_when_built(build, message):
+    """Conv2d(1, 2, 0), Conv2d(0, 2, 3) and Linear(0, 2) were a ZeroDivisionError from the initialisation; a
+    stride of 0 or a channel count of 0 built a layer that failed only at its first call."""
+    with pytest.raises(ValueError, match=f"^{message}"):
+        build()
+    assert nn.Linear(numpy.int64(3), 2).weight.shape == (2, 3)   # NumPy's integers are whole numbers too

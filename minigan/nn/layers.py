@@ -1,18 +1,34 @@
 """Layers, with torch.nn's constructor arguments, weight layouts and default initialisation."""
+import numbers
+
 import numpy
 
 from minigan import ops
 from minigan.nn import init
 from minigan.nn.module import Module, Parameter
 from minigan.autograd.tensor import Tensor
+from minigan.ops.conv import int_pair
 
 
 def _empty(*shape):
     return numpy.empty(shape, dtype=numpy.float32)
 
 
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
+def _check_sizes(layer, **sizes):
+    """Refuse, naming it, a size that is not a whole number of at least 1: a layer of no features or channels
+    was a ZeroDivisionError from its initialisation, or a shape error at its first call."""
+    for name, value in sizes.items():
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{layer}: {name} must be a whole number, at least 1, got {value!r}")
+
+
+def _check_geometry(layer, kernel_size, **geometry):
+    """The kernel size as a pair, after checking it and the stride, padding and dilation (each an int or a pair)
+    as the convolution will, so that a bad one is refused when the layer is built, not at its first call."""
+    smallest = {"stride": 1, "dilation": 1, "padding": 0, "output_padding": 0}
+    for name, value in geometry.items():
+        int_pair(value, name, layer, smallest[name])
+    return int_pair(kernel_size, "kernel_size", layer, 1)
 
 
 # --------------------------------------------------------------------------- affine and convolution layers
@@ -22,6 +38,7 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
+        _check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(_empty(out_features, in_features))
         self.bias = Parameter(_empty(out_features)) if bias else None
@@ -40,10 +57,12 @@ class Conv2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True):
         super().__init__()
+        _check_sizes("Conv2d", in_channels=in_channels, out_channels=out_channels, groups=groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")
-        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, _pair(kernel_size)
+        kernel_size = _check_geometry("Conv2d", kernel_size, stride=stride, padding=padding, dilation=dilation)
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.weight = Parameter(_empty(out_channels, in_channels // groups, *self.kernel_size))
         self.bias = Parameter(_empty(out_channels)) if bias else None
@@ -65,10 +84,13 @@ class ConvTranspose2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1):
         super().__init__()
+        _check_sizes("ConvTranspose2d", in_channels=in_channels, out_channels=out_channels, groups=groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"ConvTranspose2d: groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")
-        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, _pair(kernel_size)
+        kernel_size = _check_geometry("ConvTranspose2d", kernel_size, stride=stride, padding=padding,
+                                      output_padding=output_padding, dilation=dilation)
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
         self.groups, self.dilation = groups, dilation
         self.weight = Parameter(_empty(in_channels, out_channels // groups, *self.kernel_size))
@@ -91,6 +113,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
         super().__init__()
+        _check_sizes(type(self).__name__, num_features=num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(numpy.ones(num_features, dtype=numpy.float32)) if affine else None
@@ -148,6 +171,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim):
         super().__init__()
+        _check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = Parameter(_empty(num_embeddings, embedding_dim))
         init.normal_(self.weight)

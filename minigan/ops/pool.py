@@ -8,17 +8,17 @@ gradient back to that element, and the backward of that is picking again:
 from minigan import kernels
 from minigan.autograd.tensor import Function, Tensor
 from minigan.backend import get_array_module
-from minigan.ops.conv import _pair, conv2d
+from minigan.ops.conv import conv2d, int_pair
 from minigan.ops.shapes import reshape
 
 
 def _pool_args(op, x, kernel_size, stride, padding, dilation=1):
     if x.ndim != 4:
         raise ValueError(f"{op}: input must be 4-D (n, c, h, w), got shape {x.shape}")
-    kernel = _pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
-    padding = _pair(padding, "padding", op, 0)
-    dilation = _pair(dilation, "dilation", op, 1)
+    kernel = int_pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else int_pair(stride, "stride", op, 1)
+    padding = int_pair(padding, "padding", op, 0)
+    dilation = int_pair(dilation, "dilation", op, 1)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
     out = [kernels.conv_out_size(x.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in range(2)]
