@@ -7,6 +7,7 @@ Devices are named by strings, as in PyTorch: "cpu" (NumPy) and "cuda" (CuPy on t
 Random numbers come from one generator per device, seeded together by `manual_seed`.
 """
 import contextlib
+import numbers
 
 import numpy
 
@@ -118,6 +119,8 @@ generators = _Generators()
 
 def manual_seed(seed):
     """Seed every random draw minigan makes (initialisers, dropout, noise, shuffling)."""
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"manual_seed: the seed must be a whole number, 0 or more, got {seed!r}")
     generators.seed(seed)
 
 

@@ -68,3 +68,11 @@ def test_draws_inside_random_stream_untouched_leave_no_trace():
             minigan.randn(100)
             raise RuntimeError("a build that fails half way")
     assert (minigan.randn(4).numpy() == expected).all()
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "3"])
+def test_a_seed_that_is_no_whole_number_of_0_or_more_is_named(seed):
+    """-1 said only 'expected non-negative integer' (NumPy's words); True seeded as 1 in silence."""
+    import minigan
+    with pytest.raises(ValueError, match=f"^manual_seed: the seed must be a whole number, 0 or more, got {seed!r}$"):
+        minigan.manual_seed(seed)
