@@ -107,6 +107,9 @@ def test_bad_reduction_axes_and_indices_are_named():
         minigan.ones(2, 3)[5]
     with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 2\)"):
         minigan.cat([minigan.ones(2, 3), minigan.ones(2, 2)], 0)
+    for dims in [((0, 1),), (0,)]:   # a pair for the two dims, or one left out: "'<=' not supported" before
+        with pytest.raises(TypeError, match=r"^transpose: a dim must be an int, got (\(0, 1\)|None)$"):
+            minigan.ops.transpose(minigan.ones(2, 3), *dims)
 
 
 def test_losses_check_their_targets():
