@@ -25,10 +25,9 @@ def _check_sizes(layer, **sizes):
 def _check_geometry(layer, kernel_size, **geometry):
     """The kernel size as a pair, after checking it and the stride, padding and dilation (each an int or a pair)
     as the convolution will, so that a bad one is refused when the layer is built, not at its first call."""
-    smallest = {"stride": 1, "dilation": 1, "padding": 0, "output_padding": 0}
     for name, value in geometry.items():
-        int_pair(value, name, layer, smallest[name])
-    return int_pair(kernel_size, "kernel_size", layer, 1)
+        int_pair(value, name, layer)
+    return int_pair(kernel_size, "kernel_size", layer)
 
 
 # --------------------------------------------------------------------------- affine and convolution layers

@@ -153,9 +153,13 @@ class Conv2dWeight(Function):
 
 # --------------------------------------------------------------------------- public functions and their checks
 
-def int_pair(value, name, op, minimum):
-    """(value, value) for an int, the pair itself for a pair of ints; anything else, or a value below `minimum`,
-    is refused with a message naming the op and the argument."""
+SMALLEST = {"kernel_size": 1, "stride": 1, "dilation": 1, "padding": 0, "output_padding": 0}
+
+
+def int_pair(value, name, op):
+    """(value, value) for an int, the pair itself for a pair of ints; anything else, or a value below the
+    smallest the argument `name` may take (SMALLEST), is refused with a message naming the op and the argument."""
+    minimum = SMALLEST[name]
     pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
@@ -190,8 +194,8 @@ def _check(op, x, W, bias, groups, in_axis, out_axis):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation, as torch.nn.functional.conv2d; weight (out, in/groups, kh, kw)."""
     op = "conv2d"
-    stride, padding = int_pair(stride, "stride", op, 1), int_pair(padding, "padding", op, 0)
-    dilation = int_pair(dilation, "dilation", op, 1)
+    stride, padding = int_pair(stride, "stride", op), int_pair(padding, "padding", op)
+    dilation = int_pair(dilation, "dilation", op)
     _check(op, input, weight, bias, groups, in_axis=1, out_axis=0)
     out = [kernels.conv_out_size(input.shape[2 + i], weight.shape[2 + i], stride[i], padding[i], dilation[i])
            for i in range(2)]
@@ -208,9 +212,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     weight (in, out/groups, kh, kw). Output size: (h - 1) * stride - 2 * padding + dilation * (k - 1)
     + output_padding + 1."""
     op = "conv_transpose2d"
-    stride, padding = int_pair(stride, "stride", op, 1), int_pair(padding, "padding", op, 0)
-    dilation = int_pair(dilation, "dilation", op, 1)
-    output_padding = int_pair(output_padding, "output_padding", op, 0)
+    stride, padding = int_pair(stride, "stride", op), int_pair(padding, "padding", op)
+    dilation = int_pair(dilation, "dilation", op)
+    output_padding = int_pair(output_padding, "output_padding", op)
     for i in range(2):
         if output_padding[i] >= max(stride[i], dilation[i]):
             raise ValueError(f"{op}: output_padding {output_padding} must be smaller than stride {stride} or "
@@ -230,6 +234,6 @@ def conv2d_weight(input, grad_output, weight_size, stride=1, padding=0, dilation
     """The gradient of conv2d with respect to its weight (shape `weight_size`), as a differentiable op
     (torch.nn.grad.conv2d_weight)."""
     op = "conv2d_weight"
-    geo = Geometry(int_pair(stride, "stride", op, 1), int_pair(padding, "padding", op, 0),
-                   int_pair(dilation, "dilation", op, 1), groups)
+    geo = Geometry(int_pair(stride, "stride", op), int_pair(padding, "padding", op),
+                   int_pair(dilation, "dilation", op), groups)
     return Conv2dWeight(geo, tuple(weight_size[2:]))(input, grad_output)

@@ -15,10 +15,10 @@ from minigan.ops.shapes import reshape
 def _pool_args(op, x, kernel_size, stride, padding, dilation=1):
     if x.ndim != 4:
         raise ValueError(f"{op}: input must be 4-D (n, c, h, w), got shape {x.shape}")
-    kernel = int_pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else int_pair(stride, "stride", op, 1)
-    padding = int_pair(padding, "padding", op, 0)
-    dilation = int_pair(dilation, "dilation", op, 1)
+    kernel = int_pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else int_pair(stride, "stride", op)
+    padding = int_pair(padding, "padding", op)
+    dilation = int_pair(dilation, "dilation", op)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
     out = [kernels.conv_out_size(x.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in range(2)]
