@@ -187,7 +187,7 @@ def test_download_checks_size_and_sha256_and_falls_back_to_the_next_mirror(monke
     assert not any(p.endswith(".gz") for p in os.listdir(tmp_path))
 
 
-def test_a_failed_download_leaves_no_folder_it_made(monkeypatch, tmp_path, capsys):
+def test_a_failed_download_leaves_no_folder_it_made(monkeypatch, tmp_path):
     def refuse(dest):
         raise data.DataNotFound("could not download train-images-idx3-ubyte.gz: http://x/: no network")
     monkeypatch.setattr(data, "download_mnist", refuse)

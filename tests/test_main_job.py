@@ -338,7 +338,7 @@ def test_sampling_with_a_label_from_an_unconditional_model_is_refused(example, t
     assert result.returncode != 0 and "not conditional" in result.stderr
 
 
-def test_a_runs_folder_given_for_its_checkpoint_names_the_checkpoint(example, tmp_path, capsys):
+def test_a_runs_folder_given_for_its_checkpoint_names_the_checkpoint(example, tmp_path):
     """--checkpoint out or --resume out (the folder) said 'not a regular file (a directory, a pipe or a
     device), so not a checkpoint'; a resume took the folder's parent as the run's folder."""
     run = tmp_path / "run"

@@ -173,4 +173,7 @@ def test_a_layer_with_no_units_or_a_bad_kernel_is_refused_when_built(build, mess
     stride of 0 or a channel count of 0 built a layer that failed only at its first call."""
     with pytest.raises(ValueError, match=f"^{message}"):
         build()
-    assert nn.Linear(numpy.int64(3), 2).weight.shape == (2, 3)   # NumPy's integers are whole numbers too
+
+
+def test_numpys_integers_are_whole_numbers_to_the_layers():
+    assert nn.Linear(numpy.int64(3), 2).weight.shape == (2, 3)
