@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import minigan
+from minigan import backend, kernels
 from tests.support import cut_over_three_threads, import_torch, leaf
 
 shapes = st.one_of(
@@ -57,6 +58,24 @@ def test_batch_norm_matches_torch_including_running_statistics(shape, seed, trai
         a = 0 if a is None else a.numpy()
         b = 0 if b is None else b.detach().numpy()
         numpy.testing.assert_allclose(a, b, rtol=tol * 10, atol=tol * 10)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (4, 3, 2, 5)])
+def test_channel_dot_sums_the_products_of_each_channel(shape, device):
+    """Batch norm's per-channel sums (a kernel: einsum in NumPy, a reduction in CUDA), in the layouts it
+    meets: row-major, and activations stored channel-first with the batch axis last."""
+    rng = numpy.random.default_rng(0)
+    a, b = rng.standard_normal(shape), rng.standard_normal(shape)
+    expected = (a * b).sum(axis=(0,) + tuple(range(2, len(shape))))
+    xp = backend.array_module_for(device)
+    order = tuple(range(1, len(shape))) + (0,)                         # (c, h, w, n) or (c, n) in memory
+    back = numpy.argsort(order)
+    def channels_first(m):
+        return xp.ascontiguousarray(xp.asarray(m).transpose(order)).transpose(back)
+    for layout in (xp.asarray, channels_first):
+        total = kernels.channel_dot(layout(a), layout(b))
+        assert total.shape == (shape[1],)
+        numpy.testing.assert_allclose(backend.as_numpy(total), expected, rtol=1e-12)
 
 
 def test_batch_norm_refuses_bad_input():

@@ -1,4 +1,5 @@
-"""Kernels: array-in, array-out layout routines for the convolutions, with no autograd.
+"""Kernels: array-in, array-out routines with no autograd: the convolutions' layout work, batch norm's
+per-channel sums of products and the fused Adam update.
 
 Each kernel has a NumPy implementation (cpu.py) and a CUDA one (cuda.py); the functions here pick one
 by the array's type, so the ops above call `im2col(...)` and never ask which device they are on.
@@ -26,6 +27,12 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
 def col2im(col, size, stride, padding, dilation):
     """(c, kh, kw, out_h, out_w, n) -> (n, c, h, w): the adjoint of im2col, adding overlapping windows."""
     return _impl(col).col2im(col, size, stride, padding, dilation)
+
+
+def channel_dot(a, b):
+    """sum(a * b) over every axis but axis 1 (the channels of (n, c) or (n, c, h, w)), shape (c,), without
+    forming a * b: batch norm's per-channel sums of products."""
+    return _impl(a).channel_dot(a, b)
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, **hyper):

@@ -114,6 +114,15 @@ def _add_by_phase(padded, windows, sy, sx):
 _ADAM_BLOCK = 1 << 16  # numbers per block: a block's four arrays and its temporaries stay in a core's L2 cache
 
 
+# --------------------------------------------------------------------------- batch norm's sums
+
+def channel_dot(a, b):
+    """sum(a * b) over every axis but axis 1: one pass, no product array (NumPy's einsum loops over it)."""
+    return numpy.einsum("nc,nc->c" if a.ndim == 2 else "nchw,nchw->c", a, b)
+
+
+# --------------------------------------------------------------------------- Adam
+
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
                 bias_correction1, sqrt_bias_correction2):
     """One Adam step for one parameter, in place, one cache-sized block at a time.

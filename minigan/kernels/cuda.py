@@ -59,6 +59,12 @@ _col2im = cupy.ElementwiseKernel(
     """,
     "minigan_col2im")
 
+# sum(x * y) over the axes a call names: each thread block sums the products of one channel and writes one
+# total, so batch norm's per-channel sums take one launch and form no product array (CuPy's einsum would take
+# a dozen Python calls to reach the same product).
+_channel_dot = cupy.ReductionKernel("T x, T y", "T total", "x * y", "a + b", "total = a", "0",
+                                    "minigan_channel_dot")
+
 # One Adam step for one element of one parameter (see minigan/optim/adam.py for the formula): the whole
 # update in one launch, where the array version takes about ten. AMSGrad divides by the running maximum of v.
 _ADAM = """
@@ -92,6 +98,10 @@ def col2im(col, size, stride, padding, dilation):
     image = cupy.empty((c, h, w, n), dtype=col.dtype)
     _col2im(cupy.ascontiguousarray(col), h, w, n, kh, kw, out_h, out_w, sy, sx, ph, pw, dy, dx, image)
     return image.transpose(3, 0, 1, 2)                                       # (n, c, h, w), a view
+
+
+def channel_dot(a, b):
+    return _channel_dot(a, b, axis=(0,) + tuple(range(2, a.ndim)))
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,

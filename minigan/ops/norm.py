@@ -31,8 +31,7 @@ def _per_channel(v, ndim):
 
 def _channel_dot(a, b):
     """sum(a * b) over every axis but the channel axis, shaped (1, c) or (1, c, 1, 1), without forming a * b."""
-    spec = "nc,nc->c" if a.ndim == 2 else "nchw,nchw->c"
-    return _per_channel(get_array_module(a).einsum(spec, a, b), a.ndim)
+    return _per_channel(kernels.channel_dot(a, b), a.ndim)
 
 
 def _check_statistics(op, x, shape, **tensors):
