@@ -21,6 +21,12 @@ except Exception as error:  # ImportError, or a CUDA library that fails to load
 DEVICES = ("cpu", "cuda")
 
 
+def is_int(value):
+    """Whether `value` is an integer, Python's or NumPy's, and not a bool (which Python counts as one): what
+    every size, axis, count and seed argument must be."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 # --------------------------------------------------------------------------- devices
 
 def gpu_available():
@@ -119,7 +125,7 @@ generators = _Generators()
 
 def manual_seed(seed):
     """Seed every random draw minigan makes (initialisers, dropout, noise, shuffling)."""
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise ValueError(f"manual_seed: the seed must be a whole number, 0 or more, got {seed!r}")
     generators.seed(seed)
 

@@ -127,3 +127,5 @@ def test_a_convolution_geometry_that_is_not_whole_numbers_is_named():
     for bad in (1.5, (1, 1.5), "2", True, (1, 1, 1)):
         with pytest.raises(ValueError, match="conv2d: stride must be an int or a pair of ints"):
             minigan.conv2d(x, W, stride=bad)
+    with pytest.raises(ValueError, match="conv2d: groups must be a positive int, got True"):
+        minigan.conv2d(x, W, groups=True)

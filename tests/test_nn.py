@@ -175,5 +175,12 @@ def test_a_layer_with_no_units_or_a_bad_kernel_is_refused_when_built(build, mess
         build()
 
 
-def test_numpys_integers_are_whole_numbers_to_the_layers():
-    assert nn.Linear(numpy.int64(3), 2).weight.shape == (2, 3)
+def test_numpys_integers_are_whole_numbers_to_the_layers_and_ops():
+    """A size read from an array's shape or a NumPy computation is a NumPy integer: every size, axis and
+    geometry argument takes it as Python's own (a convolution's kernel size and stride were refused)."""
+    three, two = numpy.int64(3), numpy.int32(2)
+    assert nn.Linear(three, 2).weight.shape == (2, 3)
+    assert nn.Conv2d(1, 2, three, stride=two)(minigan.randn(1, 1, 5, 5)).shape == (1, 2, 2, 2)
+    assert nn.ConvTranspose2d(1, 2, (three, three))(minigan.randn(1, 1, 2, 2)).shape == (1, 2, 4, 4)
+    assert nn.LayerNorm(three)(minigan.randn(2, 3)).shape == (2, 3)
+    assert minigan.randn(2, 3).sum(numpy.int64(1)).shape == (2,)

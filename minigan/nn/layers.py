@@ -1,5 +1,4 @@
 """Layers, with torch.nn's constructor arguments, weight layouts and default initialisation."""
-import numbers
 
 import numpy
 
@@ -7,6 +6,7 @@ from minigan import ops
 from minigan.nn import init
 from minigan.nn.module import Module, Parameter
 from minigan.autograd.tensor import Tensor
+from minigan.backend import is_int
 from minigan.ops.conv import int_pair
 
 
@@ -18,7 +18,7 @@ def _check_sizes(layer, **sizes):
     """Refuse, naming it, a size that is not a whole number of at least 1: a layer of no features or channels
     was a ZeroDivisionError from its initialisation, or a shape error at its first call."""
     for name, value in sizes.items():
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        if not is_int(value) or value < 1:
             raise ValueError(f"{layer}: {name} must be a whole number, at least 1, got {value!r}")
 
 
@@ -151,7 +151,7 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = (normalized_shape,) if is_int(normalized_shape) else tuple(normalized_shape)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
         self.weight = Parameter(numpy.ones(shape, dtype=numpy.float32)) if elementwise_affine else None
         self.bias = Parameter(numpy.zeros(shape, dtype=numpy.float32)) if elementwise_affine else None

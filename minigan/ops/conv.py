@@ -16,7 +16,7 @@ from collections import namedtuple
 
 from minigan import kernels
 from minigan.autograd.tensor import Function, is_grad_enabled
-from minigan.backend import get_array_module
+from minigan.backend import get_array_module, is_int
 from minigan.ops.reductions import sum
 
 Geometry = namedtuple("Geometry", "stride padding dilation groups")
@@ -160,8 +160,8 @@ def int_pair(value, name, op):
     """(value, value) for an int, the pair itself for a pair of ints; anything else, or a value below the
     smallest the argument `name` may take (SMALLEST), is refused with a message naming the op and the argument."""
     minimum = SMALLEST[name]
-    pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+    pair = (value, value) if is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
+    if len(pair) != 2 or not all(is_int(v) for v in pair):
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ValueError(f"{op}: {name} must be at least {minimum}, got {value!r}")
@@ -173,7 +173,7 @@ def _check(op, x, W, bias, groups, in_axis, out_axis):
         raise ValueError(f"{op}: input must be 4-D (n, c, h, w), got shape {x.shape}")
     if W.ndim != 4:
         raise ValueError(f"{op}: weight must be 4-D, got shape {W.shape}")
-    if not isinstance(groups, int) or groups < 1:
+    if not is_int(groups) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     c_in = W.shape[in_axis] * (groups if in_axis == 1 else 1)
     c_out = W.shape[out_axis] * (groups if out_axis == 1 else 1)

@@ -16,7 +16,7 @@ import string
 
 from minigan import kernels
 from minigan.autograd.tensor import Function, Tensor, is_grad_enabled, no_grad
-from minigan.backend import get_array_module
+from minigan.backend import get_array_module, is_int
 from minigan.ops.reductions import mean, sum
 
 
@@ -259,7 +259,7 @@ class NormalizedGrad(Function):
 def layer_norm_grad(grad, input, normalized_shape, eps=1e-5):
     """The input gradient of layer_norm(input, normalized_shape) without weight and bias, for the upstream
     gradient `grad`, as an op (NormalizedGrad): what a second derivative through layer norm differentiates."""
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    normalized_shape = (normalized_shape,) if is_int(normalized_shape) else tuple(normalized_shape)
     k = len(normalized_shape)
     if not 1 <= k <= input.ndim or input.shape[input.ndim - k:] != normalized_shape or grad.shape != input.shape:
         raise ValueError(f"layer_norm_grad: normalized_shape {normalized_shape} must be the last axes of the input, "
@@ -279,7 +279,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     (NormalizedGrad), whose backward is the second derivative in closed form, and the rest is built from
     differentiable ops."""
     x = input
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    normalized_shape = (normalized_shape,) if is_int(normalized_shape) else tuple(normalized_shape)
     k = len(normalized_shape)
     if not 1 <= k <= x.ndim or x.shape[x.ndim - k:] != normalized_shape:
         raise ValueError(f"layer_norm: normalized_shape {normalized_shape} must be the last axes of the input, "

@@ -16,7 +16,7 @@ def normalize_dims(x, dim, name):
     """`dim` as a sorted tuple of non-negative axes of x (None means all of them)."""
     if dim is None:
         return tuple(range(x.ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = (dim,) if backend.is_int(dim) else tuple(dim)
     n = x.ndim or 1  # a 0-d tensor accepts dim 0 and -1, as in torch
     out = []
     for d in dims:

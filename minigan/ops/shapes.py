@@ -3,7 +3,6 @@
 None of these changes a value, only where it sits; so each backward puts the gradient back where the
 value came from (reshape back, transpose back, scatter into zeros, split apart, move back).
 """
-import numbers
 
 from minigan import backend
 from minigan.autograd.tensor import Function, Tensor
@@ -11,7 +10,7 @@ from minigan.autograd.tensor import Function, Tensor
 
 def _check_dim(x, dim, name, extra=0):
     n = x.ndim + extra
-    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):   # transpose(x, (0, 1)), or one dim left out
+    if not backend.is_int(dim):   # transpose(x, (0, 1)), or one dim left out
         raise TypeError(f"{name}: a dim must be an int, got {dim!r}")
     if not -n <= dim < max(n, 1):
         raise ValueError(f"{name}: dim {dim} is out of range for a tensor of shape {x.shape}")
