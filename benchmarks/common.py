@@ -10,13 +10,17 @@ from minigan import data, flags, gan, optim
 
 
 def parse(parser, counts, batch=(), images=lambda args: 10_000, seeds=()):
-    """The parsed flags, or the parser's one-line error for a count below 1 (`counts`), a negative seed, or a
-    batch size (the flags `batch`) above the images(args) a benchmark draws its batches from: tracebacks,
-    before."""
+    """The parsed flags, or the parser's one-line error for a count below 1 (`counts`), a negative seed, a
+    batch size (the flags `batch`) above the images(args) a benchmark draws its batches from, or a --device
+    this machine does not have: tracebacks, before."""
     args = parser.parse_args()
     problem = flags.out_of_range(args, counts=counts, seeds=seeds)
     if problem:
         parser.error(problem)
+    try:
+        minigan.backend.check_device(getattr(args, "device", "cpu"))
+    except RuntimeError as error:
+        parser.error(str(error))
     for dest in batch:
         sizes = getattr(args, dest)
         most = images(args)

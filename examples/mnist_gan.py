@@ -464,10 +464,6 @@ def main(argv=None):
 
 
 def train(args):
-    try:
-        minigan.backend.check_device(args.device)
-    except RuntimeError as error:
-        sys.exit(f"error: {error}")
     run = None
     if args.resume:
         try:
@@ -480,6 +476,12 @@ def train(args):
         problem = check_types(args, build_parser()) or check_settings(args) or check_game(args)
         if problem:
             sys.exit(f"error: {args.resume}: the run's setting {problem}")
+    try:   # after a resume has taken the run's own device
+        minigan.backend.check_device(args.device)
+    except RuntimeError as error:
+        taken = args.resume and "device" not in args.given
+        sys.exit(f"error: {error}" + (f" The run was trained on {args.device}: add --device cpu to continue it here."
+                                      if taken else ""))
     minigan.manual_seed(args.seed)
     checkpoint_path = os.path.join(args.out, gan.CHECKPOINT_NAME)
     refuse_to_overwrite(args, checkpoint_path)

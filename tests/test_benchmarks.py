@@ -75,6 +75,20 @@ def test_a_benchmark_refuses_a_flag_out_of_range_in_one_line(script, flags, mess
     assert result.returncode == 2 and result.stderr.splitlines()[-1].startswith(f"{script}: error: {message}")
 
 
+@pytest.mark.parametrize("script", ["bench_step.py", "quality_vs_torch.py"])
+def test_a_benchmark_on_a_gpu_this_machine_lacks_says_so_in_one_line(script, tmp_path):
+    """--device cuda without CuPy was a traceback from the first tensor made; quality_vs_torch had already made
+    its output folder."""
+    import minigan
+    if minigan.gpu_available():
+        pytest.skip("a GPU is present here")
+    flags = ["--device", "cuda"] + (["--out", "quality"] if script == "quality_vs_torch.py" else [])
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, script), *flags], capture_output=True,
+                            text=True, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.splitlines()[-1].startswith(f"{script}: error: device 'cuda'")
+    assert os.listdir(tmp_path) == []
+
+
 def run_without_torch(script, flags, folder):
     """PyTorch is a rival, not a dependency: a `torch` that cannot be imported, first on the path, stands in for a
     machine without it."""

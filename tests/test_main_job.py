@@ -685,3 +685,19 @@ def test_a_resume_refuses_a_checkpoints_length_or_output_setting_that_no_flag_co
     checkpoint.save(tmp_path / "edited.npz", state)
     with pytest.raises(SystemExit, match=f"^error: .*edited.npz: the run's setting {message}"):
         example.main(["--out", str(tmp_path / "resumed"), "--resume", str(tmp_path / "edited.npz")])
+
+
+def test_a_run_trained_on_a_gpu_resumed_where_there_is_none_says_how_to_go_on(example, tmp_path):
+    """The device check ran before a resume took the run's device, so a GPU run resumed on a machine without
+    one was a traceback from moving the players; now it is one line, which says how to continue on the CPU."""
+    if minigan.gpu_available():
+        pytest.skip("a GPU is present here")
+    assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
+    state = checkpoint.load(tmp_path / "checkpoint.npz")
+    state["config"]["training"]["device"] = "cuda"
+    checkpoint.save(tmp_path / "on_gpu.npz", state)
+    resumed = ["--out", str(tmp_path / "resumed"), "--resume", str(tmp_path / "on_gpu.npz"), "--steps", "3"]
+    with pytest.raises(SystemExit, match="CuPy.* The run was trained on cuda: add --device cpu to continue it here.$"):
+        example.main(resumed)
+    assert example.main(resumed + ["--device", "cpu"]) == 0
+    assert checkpoint.load(tmp_path / "resumed" / "checkpoint.npz")["step"] == 3
