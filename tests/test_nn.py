@@ -184,3 +184,6 @@ def test_numpys_integers_are_whole_numbers_to_the_layers_and_ops():
     assert nn.ConvTranspose2d(1, 2, (three, three))(minigan.randn(1, 1, 2, 2)).shape == (1, 2, 4, 4)
     assert nn.LayerNorm(three)(minigan.randn(2, 3)).shape == (2, 3)
     assert minigan.randn(2, 3).sum(numpy.int64(1)).shape == (2,)
+    from minigan.ops.conv import int_pair
+    assert [type(v) for v in int_pair(two, "stride", "conv2d") + int_pair((three, 1), "kernel_size", "conv2d")] \
+        == [int] * 4   # what the CUDA kernels take as their own int32 arguments

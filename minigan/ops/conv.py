@@ -157,15 +157,16 @@ SMALLEST = {"kernel_size": 1, "stride": 1, "dilation": 1, "padding": 0, "output_
 
 
 def int_pair(value, name, op):
-    """(value, value) for an int, the pair itself for a pair of ints; anything else, or a value below the
-    smallest the argument `name` may take (SMALLEST), is refused with a message naming the op and the argument."""
+    """(value, value) for an int, the pair itself for a pair of ints, as Python's ints (the CUDA kernels take them
+    as their own arguments); anything else, or a value below the smallest the argument `name` may take
+    (SMALLEST), is refused with a message naming the op and the argument."""
     minimum = SMALLEST[name]
     pair = (value, value) if is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(pair) != 2 or not all(is_int(v) for v in pair):
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ValueError(f"{op}: {name} must be at least {minimum}, got {value!r}")
-    return pair
+    return tuple(int(v) for v in pair)
 
 
 def _check(op, x, W, bias, groups, in_axis, out_axis):
