@@ -1,8 +1,9 @@
 """Elementwise ops: arithmetic, the usual nonlinearities, comparisons that select, and dropout.
 
 Binary ops broadcast as NumPy does; their backward sums the upstream gradient back to each input's shape
-(`sum_to`). A Python number in a binary op takes the tensor's dtype and device; two tensors of different
-dtypes are refused rather than silently promoted (float32 stays float32).
+(`sum_to`). A Python number in a binary op takes the tensor's dtype and device, except that a float meeting
+an integer or bool tensor makes it float32, as in torch (NumPy would make 2.5 an integer, 2); two tensors of
+different dtypes are refused rather than silently promoted (float32 stays float32).
 
 Masks used in a backward (relu's x > 0, clamp's in-range set) are constants: the gradient of a piecewise
 linear function is piecewise constant, so their own derivative is zero and a second derivative is right.
@@ -12,11 +13,27 @@ from minigan.autograd.tensor import Function, Tensor, as_tensor, is_grad_enabled
 from minigan.ops.broadcast import sum_to
 
 
+def floating(x):
+    """x as float32 if it holds integers or bools, for an op whose result is fractional (division, exp, a float
+    number's arithmetic): as in torch, where NumPy would give float64 or cut 2.5 to 2. An integer tensor has
+    no gradient, so the conversion is no op of the graph. Any other x is returned as it is."""
+    if isinstance(x, Tensor) and x.data.dtype.kind in "biu":
+        return Tensor(x.data.astype("float32"))
+    return x
+
+
+def _for_number(x, number):
+    """x ready to meet a Python number: floating(x) when the number is a float."""
+    return floating(x) if isinstance(number, float) else x
+
+
 def _binary(x0, x1, name):
-    """Both operands as Tensors of one dtype (numbers take the tensor's dtype)."""
+    """Both operands as Tensors of one dtype (numbers take the tensor's dtype: see _for_number)."""
     if not isinstance(x0, Tensor):
+        x1 = _for_number(x1, x0)
         x0 = as_tensor(x0, x1)
     elif not isinstance(x1, Tensor):
+        x0 = _for_number(x0, x1)
         x1 = as_tensor(x1, x0)
     if x0.data.dtype != x1.data.dtype:
         raise TypeError(f"{name}: dtypes differ ({x0.dtype} and {x1.dtype}); convert one with .to_dtype()")
@@ -151,30 +168,32 @@ def _is_number(value):
 
 def add(x0, x1):
     if _is_number(x1) and isinstance(x0, Tensor):
-        return Affine(1, x1)(x0)
+        return Affine(1, x1)(_for_number(x0, x1))
     if _is_number(x0) and isinstance(x1, Tensor):
-        return Affine(1, x0)(x1)
+        return Affine(1, x0)(_for_number(x1, x0))
     return Add()(*_binary(x0, x1, "add"))
 
 
 def sub(x0, x1):
     if _is_number(x1) and isinstance(x0, Tensor):
-        return Affine(1, -x1)(x0)
+        return Affine(1, -x1)(_for_number(x0, x1))
     if _is_number(x0) and isinstance(x1, Tensor):
-        return Affine(-1, x0)(x1)
+        return Affine(-1, x0)(_for_number(x1, x0))
     return Sub()(*_binary(x0, x1, "sub"))
 
 
 def mul(x0, x1):
     if _is_number(x1) and isinstance(x0, Tensor):
-        return Affine(x1, 0)(x0)
+        return Affine(x1, 0)(_for_number(x0, x1))
     if _is_number(x0) and isinstance(x1, Tensor):
-        return Affine(x0, 0)(x1)
+        return Affine(x0, 0)(_for_number(x1, x0))
     return Mul()(*_binary(x0, x1, "mul"))
 
 
 def div(x0, x1):
-    return Div()(*_binary(x0, x1, "div"))
+    """True division: integers give float32 (see floating)."""
+    x0, x1 = _binary(x0, x1, "div")
+    return Div()(floating(x0), floating(x1))
 
 
 def neg(x):
@@ -184,7 +203,7 @@ def neg(x):
 def pow(x, exponent):
     """x ** exponent, for a number or a tensor exponent."""
     if isinstance(exponent, (int, float)) and isinstance(x, Tensor):
-        return PowConst(exponent)(x)
+        return PowConst(exponent)(_for_number(x, exponent))
     return Pow()(*_binary(x, exponent, "pow"))
 
 
@@ -364,15 +383,15 @@ class Clamp(Function):
 
 
 def exp(x):
-    return Exp()(x)
+    return Exp()(floating(x))
 
 
 def log(x):
-    return Log()(x)
+    return Log()(floating(x))
 
 
 def sqrt(x):
-    return Sqrt()(x)
+    return Sqrt()(floating(x))
 
 
 def abs_(x):
@@ -380,11 +399,11 @@ def abs_(x):
 
 
 def tanh(x):
-    return Tanh()(x)
+    return Tanh()(floating(x))
 
 
 def sigmoid(x):
-    return Sigmoid()(x)
+    return Sigmoid()(floating(x))
 
 
 def relu(x):
@@ -396,7 +415,7 @@ def leaky_relu(x, negative_slope=0.01):
 
 
 def softplus(x):
-    return Softplus()(x)
+    return Softplus()(floating(x))
 
 
 def clamp(x, min=None, max=None):

@@ -8,7 +8,7 @@ from minigan import backend
 # This module defines sum, max and min (torch's names); Python's built-ins of those names are not used here.
 from minigan.autograd.tensor import Function
 from minigan.ops.broadcast import broadcast_to
-from minigan.ops.elementwise import constant_like, exp, log
+from minigan.ops.elementwise import constant_like, exp, floating, log
 from minigan.ops.shapes import reshape
 
 
@@ -113,6 +113,7 @@ def var(x, dim=None, keepdim=False, correction=1, *, axis=None, keepdims=None):
     Written with differentiable ops, so its gradient (2 (x - mean) / (count - correction)) comes for free.
     """
     dim, keepdim = _pick(dim, keepdim, axis, keepdims)
+    x = floating(x)
     dims = normalize_dims(x, dim, "var") if x.ndim else ()
     count = 1
     for d in dims:
@@ -141,7 +142,7 @@ class LogSoftmax(Function):
 
 
 def log_softmax(x, dim=-1):
-    return LogSoftmax(normalize_dims(x, dim, "log_softmax")[0])(x)
+    return LogSoftmax(normalize_dims(x, dim, "log_softmax")[0])(floating(x))
 
 
 def softmax(x, dim=-1):
