@@ -5,7 +5,7 @@ import pytest
 
 import minigan
 from minigan import Function, Tensor
-from tests.support import leaf
+from tests.support import import_torch, leaf
 
 
 def test_backward_accumulates_until_zeroed():
@@ -172,6 +172,32 @@ def test_creation_functions_follow_the_seed():
     numpy.testing.assert_array_equal(a.numpy(), b.numpy())
     assert a.dtype == numpy.float32 and minigan.zeros(2, 3).shape == (2, 3)
     assert minigan.ones((2,), dtype="float64").dtype == numpy.float64
+
+
+def test_arange_takes_its_dtype_from_its_bounds_as_torch():
+    """arange(0, 1, 0.5) was int64 [0, 0]: a float bound cut to an integer."""
+    torch = import_torch()
+    for bounds in [(4,), (0, 1, 0.5), (1, 3), (0.5, 3), (numpy.int64(3),)]:
+        ours, theirs = minigan.arange(*bounds), torch.arange(*(int(b) if isinstance(b, numpy.integer) else b
+                                                                 for b in bounds))
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        numpy.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: minigan.zeros(-1), "zeros: a shape is whole numbers, 0 or more; got (-1,)"),
+    (lambda: minigan.ones((2, 2.5)), "ones: a shape is whole numbers, 0 or more; got (2, 2.5)"),
+    (lambda: minigan.randn("3"), "randn: a shape is whole numbers, 0 or more; got ('3',)"),
+    (lambda: minigan.randn(2, dtype="int64"), "randn: dtype int64 is not a float type"),
+    (lambda: minigan.rand(2, dtype="bool"), "rand: dtype bool is not a float type"),
+    (lambda: minigan.zeros(2, dtype="complex64"), "zeros: dtype complex64 is not bool, an integer or a float type"),
+    (lambda: minigan.full(2, 1.0, dtype="floaty"), "full: 'floaty' is not a dtype"),
+])
+def test_creation_functions_name_a_bad_shape_or_dtype(make, message):
+    """These were NumPy's messages, naming no function (or a complex tensor, which no op computes with)."""
+    with pytest.raises((ValueError, TypeError)) as error:
+        make()
+    assert str(error.value) == message
 
 
 def test_dropout_keeps_the_expectation_and_zeroes_the_rest():
@@ -368,3 +394,29 @@ def test_tensor_refuses_what_is_not_numbers():
         with pytest.raises(TypeError, match="tensor: expected numbers"):
             minigan.tensor(bad)
     assert minigan.tensor([True, False]).dtype == numpy.bool_ and minigan.tensor([1, 2]).dtype == numpy.int64
+
+
+@pytest.mark.parametrize("expression", [
+    "t / 2.5", "2.5 / t", "t / 2", "t / t", "1 / t", "t * 2.5", "t + 0.5", "0.5 - t", "t ** 0.5", "t * 2", "t + 1",
+    "t ** 2", "b * 2.5", "lib.exp(t)", "lib.log(t)", "lib.sqrt(t)", "lib.sigmoid(t)", "lib.tanh(t)",
+])
+def test_integer_tensors_meet_floats_as_in_torch(expression):
+    """A float number with an integer tensor was cut to an integer (t / 2.5 gave [0.5, 1.0], t ** 0.5 gave
+    [1, 1]), and a fractional op of integers gave float64: now both give torch's values, in float32."""
+    torch = import_torch()
+    ours = eval(expression, {"t": minigan.tensor([1, 2, 4]), "b": minigan.tensor([True, False, True]),
+                             "lib": minigan})
+    theirs = eval(expression.replace("lib.", "torch."), {"t": torch.tensor([1, 2, 4]),
+                                                         "b": torch.tensor([True, False, True]), "torch": torch})
+    assert ours.numpy().dtype == numpy.dtype(str(theirs.dtype).removeprefix("torch."))
+    numpy.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_integer_tensors_average_and_compare_with_floats_in_float32():
+    """What torch refuses for integers (mean, var, softmax, maximum with a float) works on their float32 values."""
+    t, f = minigan.tensor([1, 2, 4]), minigan.tensor([1.0, 2.0, 4.0])
+    for op in (lambda x: minigan.maximum(x, 1.5), lambda x: minigan.softmax(x, 0), lambda x: minigan.log_softmax(x, 0)):
+        assert op(t).dtype == numpy.float32
+        numpy.testing.assert_array_equal(op(t).numpy(), op(f).numpy())
+    assert t.mean().dtype == numpy.float32 and t.mean().item() == pytest.approx(7 / 3)
+    assert t.var().dtype == numpy.float32 and t.var().item() == pytest.approx(numpy.var([1, 2, 4], ddof=1))
