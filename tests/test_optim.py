@@ -101,6 +101,18 @@ def test_optimizers_refuse_bad_options():
         optim.SGD(params + params[:1], lr=0.1)
 
 
+@pytest.mark.parametrize("make, message", [
+    (lambda w: optim.Adam(w), "Adam: params must be an iterable of tensors"),
+    (lambda w: optim.SGD([w * 2], lr=0.1), "SGD: parameter 0 was computed by an op"),
+    (lambda w: optim.RMSprop([w, 0.5]), "RMSprop: parameter 1 is a float, not a tensor"),
+])
+def test_optimizers_refuse_what_they_could_never_update(make, message):
+    """Adam(layer.weight) iterated the weight into its rows, which no gradient reaches: every step did nothing,
+    silently. A computed tensor likewise gets no .grad from backward."""
+    with pytest.raises((TypeError, ValueError), match=f"^{message}"):
+        make(nn.Linear(3, 2).weight)
+
+
 def test_a_loaded_state_is_held_to_the_constructors_rules():
     params = list(nn.Linear(2, 2).parameters())
     opt = optim.Adam(params, lr=0.01)

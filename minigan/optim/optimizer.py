@@ -8,6 +8,7 @@ import math
 import numpy
 
 from minigan import backend
+from minigan.autograd.tensor import Tensor
 from minigan.messages import shown
 from minigan.nn.module import Parameter
 
@@ -25,18 +26,28 @@ class Optimizer:
     defaults = {}
 
     def __init__(self, params, **hyper):
+        name = type(self).__name__
+        if isinstance(params, Tensor):   # iterating it would give its rows, views that no gradient reaches
+            raise TypeError(f"{name}: params must be an iterable of tensors (model.parameters(), or [tensor]); "
+                            "got one tensor")
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ValueError(f"{name}: got an empty parameter list")
         for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a tensor")
             if not isinstance(p, Parameter) and not p.requires_grad:
-                raise TypeError(f"{type(self).__name__}: parameter {i} does not require grad")
+                raise TypeError(f"{name}: parameter {i} does not require grad")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: parameter {i} was computed by an op, so backward gives it no .grad; "
+                                 "an optimizer updates leaf tensors (a Parameter, or minigan.tensor(..., "
+                                 "requires_grad=True))")
             if any(p is q for q in self.params[:i]):
-                raise ValueError(f"{type(self).__name__}: parameter {i} appears twice in the list (it would be "
+                raise ValueError(f"{name}: parameter {i} appears twice in the list (it would be "
                                  "updated twice per step)")
         unknown = set(hyper) - set(self.defaults)
         if unknown:
-            raise TypeError(f"{type(self).__name__}: unknown options {sorted(unknown)}")
+            raise TypeError(f"{name}: unknown options {sorted(unknown)}")
         self.hyper = self.check_hyper(**{**self.defaults, **hyper})
         self.state = [{} for _ in self.params]  # per parameter: named arrays (momentum buffers, moments)
         self.steps = 0
