@@ -6,7 +6,7 @@ import numpy
 import pytest
 
 import minigan
-from minigan import nn
+from minigan import gan, nn, optim
 from tests.support import import_torch
 
 
@@ -187,3 +187,18 @@ def test_numpys_integers_are_whole_numbers_to_the_layers_and_ops():
     from minigan.ops.conv import int_pair
     assert [type(v) for v in int_pair(two, "stride", "conv2d") + int_pair((three, 1), "kernel_size", "conv2d")] \
         == [int] * 4   # what the CUDA kernels take as their own int32 arguments
+
+
+def test_a_layer_used_twice_gives_its_parameters_once_and_its_state_under_each_name_as_torch():
+    """parameters() gave a shared layer's weights twice, so Adam(model.parameters()) refused the model."""
+    torch = import_torch()
+    shared, twin = nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    ours, theirs = nn.Sequential(shared, nn.ReLU(), shared), torch.nn.Sequential(twin, torch.nn.ReLU(), twin)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert gan.count_parameters(ours) == sum(p.numel() for p in theirs.parameters()) == 6
+    optimizer = optim.Adam(ours.parameters(), lr=0.1)
+    ours(minigan.randn(3, 2)).sum().backward()
+    before = shared.weight.numpy().copy()
+    optimizer.step()
+    assert not numpy.array_equal(before, shared.weight.numpy())

@@ -70,19 +70,26 @@ class Module:
     def children(self):
         return iter(self._modules.values())
 
-    def named_parameters(self):
+    def _named(self, table, remove_duplicate):
+        """(path, tensor) for each tensor in every module's `table` (_parameters or _buffers); a tensor that two
+        modules share is given once, under its first path, unless remove_duplicate is False (as torch)."""
+        seen = set()
         for path, module in self.named_modules():
-            for name, p in module._parameters.items():
-                yield (f"{path}.{name}" if path else name), p
+            for name, t in getattr(module, table).items():
+                if t is None or (remove_duplicate and id(t) in seen):
+                    continue
+                seen.add(id(t))
+                yield (f"{path}.{name}" if path else name), t
+
+    def named_parameters(self, remove_duplicate=True):
+        return self._named("_parameters", remove_duplicate)
 
     def parameters(self):
+        """Each parameter once, also one shared by two layers (an optimizer would refuse it twice)."""
         return (p for _, p in self.named_parameters())
 
-    def named_buffers(self):
-        for path, module in self.named_modules():
-            for name, b in module._buffers.items():
-                if b is not None:
-                    yield (f"{path}.{name}" if path else name), b
+    def named_buffers(self, remove_duplicate=True):
+        return self._named("_buffers", remove_duplicate)
 
     def buffers(self):
         return (b for _, b in self.named_buffers())
@@ -132,9 +139,10 @@ class Module:
     # ---- state
 
     def state_dict(self):
-        """An ordered dict of name -> Tensor for every parameter and buffer (the live tensors)."""
-        state = OrderedDict(self.named_parameters())
-        state.update(self.named_buffers())
+        """An ordered dict of name -> Tensor for every parameter and buffer (the live tensors), a shared one under
+        each of its names."""
+        state = OrderedDict(self.named_parameters(remove_duplicate=False))
+        state.update(self.named_buffers(remove_duplicate=False))
         return state
 
     def check_state_dict(self, state, strict=True):
