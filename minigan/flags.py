@@ -40,11 +40,10 @@ def add_device(parser, what="run"):
                         help=f"where to {what}: cpu (the default) or cuda (a GPU, through CuPy)")
 
 
-PICTURES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")   # what matplotlib and Pillow write, by the name's ending
-
 
 def picture_name(path, flag):
-    """A message if `path` does not end as a picture's name does (PICTURES), or None."""
+    """A message if `path` does not end as a picture's name does (gan.plots.PICTURES), or None."""
+    from minigan.gan.plots import PICTURES
     if not path.lower().endswith(PICTURES):
         return f"{flag} {path}: a picture's name must end in one of {', '.join(PICTURES)}"
     return None

@@ -1,6 +1,7 @@
 """The GAN's pieces: losses as the value function, the players, gradients through a whole G -> D graph,
 and a short game on a toy distribution that moves as the theory says."""
 import math
+import re
 
 import numpy
 import pytest
@@ -108,6 +109,43 @@ def test_mlp_players_and_their_errors():
         gan.DCGANGenerator(image_size=48)
     with pytest.raises(ValueError, match="unknown architecture 'vae'"):
         gan.build_models(gan.default_config(arch="vae"))
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "mlp"])
+def test_the_players_refuse_an_input_of_another_shape_than_they_were_built_for(arch):
+    """A 28-pixel DCGAN discriminator read 32-pixel images as four windows each and returned four scores per
+    image; a generator given the wrong noise size failed deep inside a product."""
+    G, D = gan.build_models(gan.default_config(arch=arch, nz=8, ngf=4, ndf=4))
+    for shape in [(2, 1, 32, 32), (2, 3, 28, 28)]:
+        with pytest.raises(ValueError, match=rf"Discriminator: built for input \(n, 1, 28, 28\), got shape "
+                                             rf"{re.escape(str(shape))}$"):
+            D(minigan.randn(*shape))
+    with pytest.raises(ValueError, match=r"Generator: built for input \(n, 8\).*, got shape \(2, 100\)$"):
+        G(minigan.randn(2, 100))
+    assert D(G(minigan.randn(2, 8))).shape == (2,)
+
+
+def test_a_dcgan_generator_takes_noise_shaped_as_torchs_dcgan_example_does():
+    G = gan.build_models(gan.default_config(nz=8, ngf=4, ndf=4, conditional=True))[0]
+    z, labels = minigan.randn(3, 8), minigan.tensor([0, 4, 9])
+    numpy.testing.assert_array_equal(G(z.reshape(3, 8, 1, 1), labels).numpy(), G(z, labels).numpy())
+
+
+def test_the_picture_helpers_take_tensors_and_name_what_they_refuse(tmp_path):
+    """generate, to_pixels and save_grid took only NumPy arrays: a tensor was a ValueError from NumPy ('setting an
+    array element with a sequence'); a file name ending in .txt was Pillow's KeyError."""
+    G = gan.build_models(gan.default_config(nz=8, ngf=4, ndf=4))[0]
+    z = minigan.randn(4, 8)
+    images = gan.generate(G, z)
+    numpy.testing.assert_array_equal(images, gan.generate(G, z.numpy()))
+    numpy.testing.assert_array_equal(gan.to_pixels(minigan.tensor(images)), gan.to_pixels(images))
+    assert (tmp_path / "a.png").exists() is False and gan.save_grid(minigan.tensor(images), tmp_path / "a.png")
+    for bad, message in [(dict(images=images[:, 0]), r"a grid takes images \(n, c, h, w\), at least one; got shape"),
+                         (dict(images=images, nrow=0), "a grid's nrow must be a whole number, at least 1; got 0"),
+                         (dict(images=images, path=str(tmp_path / "a.txt")), "a.txt: a picture's name must end in")]:
+        with pytest.raises(ValueError, match=message):
+            gan.save_grid(**{"path": str(tmp_path / "b.png"), **bad})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
 
 
 def test_gradients_through_a_whole_generator_and_discriminator():

@@ -48,6 +48,7 @@ class MLPGenerator(nn.Module):
         self.main = nn.Sequential(*layers)
 
     def forward(self, z, labels=None):
+        _check_input(self, z, (self.nz,))
         z = _join_label(self, z, labels)
         return self.main(z).reshape(z.shape[0], self.channels, self.image_size, self.image_size)
 
@@ -60,7 +61,7 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, image_size=28, channels=1, conditional=False, hidden=(512, 256), dropout=0.3, norm="none",
                  spectral_norm=False):
         super().__init__()
-        self.conditional = conditional
+        self.conditional, self.image_shape = conditional, (channels, image_size, image_size)
         self.label_embedding = nn.Embedding(NUM_CLASSES, NUM_CLASSES) if conditional else None
         width = channels * image_size * image_size + (NUM_CLASSES if conditional else 0)
         layers = []
@@ -71,6 +72,7 @@ class MLPDiscriminator(nn.Module):
         self.main = nn.Sequential(*_with_spectral_norm(layers, spectral_norm))
 
     def forward(self, x, labels=None):
+        _check_input(self, x, self.image_shape)
         x = _join_label(self, x.flatten(1), labels)
         return self.main(x).reshape(-1)
 
@@ -97,6 +99,15 @@ def _with_spectral_norm(layers, wanted):
     if not wanted:
         return layers
     return [nn.spectral_norm(m) if isinstance(m, (nn.Linear, nn.Conv2d)) else m for m in layers]
+
+
+def _check_input(model, x, *shapes):
+    """Refuse, naming the player, an input whose shape past the batch axis is none of `shapes` (what the player
+    was built for): a discriminator built for 28 pixels read 32-pixel images as several windows each and
+    returned more scores than images, and a generator given the wrong noise size failed deep in a product."""
+    if tuple(x.shape[1:]) not in shapes:
+        wanted = " or ".join(str((None,) + shape).replace("None", "n") for shape in shapes)
+        raise ValueError(f"{type(model).__name__}: built for input {wanted}, got shape {tuple(x.shape)}")
 
 
 def _join_label(model, h, labels):
@@ -147,7 +158,8 @@ class DCGANGenerator(nn.Module):
         dcgan_init_(self)
 
     def forward(self, z, labels=None):
-        z = _join_label(self, z, labels)
+        _check_input(self, z, (self.nz,), (self.nz, 1, 1))
+        z = _join_label(self, z.reshape(z.shape[0], -1) if z.ndim == 4 else z, labels)
         return self.main(z.reshape(z.shape[0], z.shape[1], 1, 1))
 
 
@@ -164,6 +176,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, ndf=64, image_size=28, channels=1, conditional=False, norm="batch", spectral_norm=False):
         super().__init__()
         self.conditional, self.image_size = conditional, image_size
+        self.image_shape = (channels, image_size, image_size)
         start, downs = _dcgan_plan(image_size)
         self.label_embedding = nn.Embedding(NUM_CLASSES, image_size * image_size) if conditional else None
         width, size = ndf, image_size // 2
@@ -178,6 +191,7 @@ class DCGANDiscriminator(nn.Module):
         self.main = nn.Sequential(*_with_spectral_norm(layers, spectral_norm))
 
     def forward(self, x, labels=None):
+        _check_input(self, x, self.image_shape)
         if self.conditional:
             if labels is None:
                 raise ValueError("DCGANDiscriminator is conditional: pass the class labels")

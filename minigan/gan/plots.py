@@ -6,6 +6,8 @@ import os
 import numpy
 
 from minigan import files
+from minigan.autograd.tensor import Tensor
+from minigan.backend import is_int
 
 
 def _matplotlib():
@@ -15,9 +17,16 @@ def _matplotlib():
     return plt
 
 
+PICTURES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")   # what matplotlib and Pillow write, by the name's ending
+
+
 def _format(path):
-    """The picture format a file name asks for (matplotlib's name for it), as a file object does not say."""
-    return os.path.splitext(path)[1][1:].lower() or "png"
+    """The picture format a file name asks for (matplotlib's name for it), as a file object does not say; a
+    name ending otherwise than PICTURES do is refused (it was Pillow's KeyError)."""
+    ending = os.path.splitext(path)[1].lower()
+    if ending not in PICTURES:
+        raise ValueError(f"{path}: a picture's name must end in one of {', '.join(PICTURES)}")
+    return ending[1:]
 
 
 def save_figure(fig, path, **savefig_args):
@@ -36,8 +45,13 @@ def save_animation(animation, path, fps):
 
 
 def tile(images, nrow=None, pad=2):
-    """(n, c, h, w) images in [-1, 1] -> one (H, W) or (H, W, 3) array in [0, 1], nrow images per row."""
-    images = numpy.asarray(images, dtype=numpy.float32)
+    """(n, c, h, w) images in [-1, 1], an array or a tensor -> one (H, W) or (H, W, 3) array in [0, 1], nrow
+    images per row."""
+    images = numpy.asarray(images.numpy() if isinstance(images, Tensor) else images, dtype=numpy.float32)
+    if images.ndim != 4 or images.shape[0] == 0:
+        raise ValueError(f"a grid takes images (n, c, h, w), at least one; got shape {images.shape}")
+    if nrow is not None and not (is_int(nrow) and nrow >= 1):
+        raise ValueError(f"a grid's nrow must be a whole number, at least 1; got {nrow!r}")
     n, c, h, w = images.shape
     nrow = nrow or int(math.ceil(math.sqrt(n)))
     rows = int(math.ceil(n / nrow))
