@@ -40,7 +40,6 @@ def add_device(parser, what="run"):
                         help=f"where to {what}: cpu (the default) or cuda (a GPU, through CuPy)")
 
 
-
 def picture_name(path, flag):
     """A message if `path` does not end as a picture's name does (gan.plots.PICTURES), or None."""
     from minigan.gan.plots import PICTURES
