@@ -103,6 +103,8 @@ def test_detect_anomaly_names_the_backward_that_made_an_inf():
 def test_bad_reduction_axes_and_indices_are_named():
     with pytest.raises(ValueError, match=r"sum: dim 2 is out of range for a tensor of shape \(2, 3\)"):
         minigan.ones(2, 3).sum(2)
+    with pytest.raises(ValueError, match=r"^softmax: dim 3 is out of range"):   # it named log_softmax, which it calls
+        minigan.softmax(minigan.ones(2, 3), 3)
     with pytest.raises(IndexError, match=r"indexing a tensor of shape \(2, 3\)"):
         minigan.ones(2, 3)[5]
     with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 2\)"):

@@ -146,7 +146,7 @@ def log_softmax(x, dim=-1):
 
 
 def softmax(x, dim=-1):
-    return exp(log_softmax(x, dim))
+    return exp(log_softmax(x, normalize_dims(x, dim, "softmax")[0]))
 
 
 def logsumexp(x, dim=None, keepdim=False):
