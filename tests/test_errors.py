@@ -29,6 +29,15 @@ def test_backward_on_a_non_scalar_needs_grad():
         y.backward(minigan.ones(2, dtype="float64"))
 
 
+def test_grad_names_itself_and_its_grad_outputs():
+    """grad() of a non-scalar output without grad_outputs said 'backward: ... pass grad=', a parameter it has not."""
+    x = leaf(numpy.ones(3))
+    with pytest.raises(RuntimeError, match=r"^grad: grad_outputs can be left out only .* pass grad_outputs= of"):
+        minigan.grad(x * 2, [x])
+    with pytest.raises(ValueError, match=r"^grad: grad_outputs has shape \(2,\) but the output has shape \(3,\)"):
+        minigan.grad(x * 2, [x], grad_outputs=minigan.ones(2, dtype="float64"))
+
+
 def test_integer_tensors_cannot_require_grad():
     with pytest.raises(TypeError, match="floating-point.*int64"):
         minigan.tensor([1, 2], requires_grad=True)

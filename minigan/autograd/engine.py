@@ -16,20 +16,23 @@ from minigan import backend
 from minigan.autograd.tensor import Tensor, _Mode, check_finite, set_grad_enabled
 
 
-def _initial_grad(output, grad):
+def _initial_grad(output, grad, caller="backward", argument="grad"):
+    """The gradient that starts the walk from `output`: `grad` checked against it, or ones for a one-element
+    output. `caller` and `argument` name the function and its parameter in a refusal (backward's grad=,
+    grad()'s grad_outputs=)."""
     if grad is None:
         if output.data.size != 1:
             raise RuntimeError(
-                f"backward: grad can be left out only for a one-element output; this output has shape "
-                f"{output.shape}, so pass grad= of that shape")
+                f"{caller}: {argument} can be left out only for a one-element output; this output has shape "
+                f"{output.shape}, so pass {argument}= of that shape")
         xp = backend.get_array_module(output.data)
         return Tensor(xp.ones_like(output.data))
     if not isinstance(grad, Tensor):
         grad = Tensor(grad)
     if grad.shape != output.shape:
-        raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape {output.shape}")
+        raise ValueError(f"{caller}: {argument} has shape {grad.shape} but the output has shape {output.shape}")
     if grad.dtype != output.dtype:
-        raise TypeError(f"backward: grad has dtype {grad.dtype} but the output has dtype {output.dtype}")
+        raise TypeError(f"{caller}: {argument} has dtype {grad.dtype} but the output has dtype {output.dtype}")
     return grad
 
 
@@ -162,7 +165,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"grad: output {i} (shape {y.shape}) does not require grad and has no graph")
     if retain_graph is None:
         retain_graph = create_graph
-    grads = [_initial_grad(y, g) for y, g in zip(outputs, grad_outputs)]
+    grads = [_initial_grad(y, g, "grad", "grad_outputs") for y, g in zip(outputs, grad_outputs)]
     found = _walk(outputs, grads, retain_graph, create_graph, wanted={id(x) for x in inputs})
     result = []
     for i, x in enumerate(inputs):
