@@ -202,3 +202,22 @@ def test_a_layer_used_twice_gives_its_parameters_once_and_its_state_under_each_n
     before = shared.weight.numpy().copy()
     optimizer.step()
     assert not numpy.array_equal(before, shared.weight.numpy())
+
+
+@pytest.mark.parametrize("fill, error, message", [
+    (lambda w: nn.init.normal_(w, 0.0, -1.0), ValueError, "normal_: std must be 0 or more, got -1.0"),
+    (lambda w: nn.init.normal_(w, float("nan")), ValueError, "normal_: mean must be a finite number, got nan"),
+    (lambda w: nn.init.uniform_(w, 1.0, 0.0), ValueError, "uniform_: a must be at most b, got a=1.0, b=0.0"),
+    (lambda w: nn.init.uniform_(minigan.tensor([1, 2])), TypeError,
+     "uniform_: its draws are fractional, but the tensor is int64"),
+    (lambda w: nn.init.constant_(w.numpy(), 1.0), TypeError,
+     "constant_: fills a minigan tensor in place, got a ndarray"),
+])
+def test_initialisers_name_what_they_cannot_fill(fill, error, message):
+    """These were NumPy's 'scale < 0', an AttributeError, or integers cut from fractional draws."""
+    weight = nn.Linear(3, 2).weight
+    before = weight.numpy().copy()
+    with pytest.raises(error) as raised:
+        fill(weight)
+    assert str(raised.value) == message
+    numpy.testing.assert_array_equal(weight.numpy(), before)

@@ -8,7 +8,21 @@ import math
 import numpy
 
 from minigan import backend
-from minigan.autograd.tensor import no_grad
+from minigan.autograd.tensor import Tensor, no_grad
+
+
+def _target(tensor, name, floats=True):
+    """Refuse, naming the initialiser, what it cannot fill: no tensor, or integers for a random draw."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{name}: fills a minigan tensor in place, got a {type(tensor).__name__}")
+    if floats and tensor.dtype.kind != "f":
+        raise TypeError(f"{name}: its draws are fractional, but the tensor is {tensor.dtype}")
+
+
+def _finite(name, **values):
+    for key, value in values.items():
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+            raise ValueError(f"{name}: {key} must be a finite number, got {value!r}")
 
 
 def _fill(tensor, values):
@@ -41,14 +55,23 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def uniform_(tensor, a=0.0, b=1.0):
+    _target(tensor, "uniform_")
+    _finite("uniform_", a=a, b=b)
+    if a > b:
+        raise ValueError(f"uniform_: a must be at most b, got a={a}, b={b}")
     return _fill(tensor, backend.generators.cpu.uniform(a, b, tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0):
+    _target(tensor, "normal_")
+    _finite("normal_", mean=mean, std=std)
+    if std < 0:
+        raise ValueError(f"normal_: std must be 0 or more, got {std}")
     return _fill(tensor, backend.generators.cpu.normal(mean, std, tensor.shape))
 
 
 def constant_(tensor, value):
+    _target(tensor, "constant_", floats=False)
     return _fill(tensor, numpy.full(tensor.shape, value))
 
 
