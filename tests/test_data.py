@@ -221,6 +221,20 @@ def test_batches_are_seeded_scaled_and_resumable():
         data.Batches(images, labels, 200)
 
 
+def test_batches_take_unlabelled_pixels_and_refuse_what_they_would_scale_wrongly():
+    """Images already in [-1, 1] were scaled again as if they were pixels (every value near -1), and no labels
+    was a TypeError from len(None)."""
+    pixels = numpy.arange(4 * 28 * 28).reshape(4, 28, 28).astype(numpy.uint8)
+    x, y = next(data.Batches(pixels, None, 4))
+    assert y.numpy().tolist() == [0, 0, 0, 0] and x.numpy().min() >= -1 and x.numpy().max() <= 1
+    for images, labels, message in [
+            (pixels / 127.5 - 1, None, "images must be uint8 pixels .*; got float64 of shape \\(4, 28, 28\\)"),
+            (pixels.tolist(), None, "images must be uint8 pixels .*; got a list"),
+            (pixels, [0.0, 1.0, 2.0, 3.0], "labels must be integers, got float64")]:
+        with pytest.raises(TypeError, match=f"^Batches: {message}"):
+            data.Batches(images, labels, 2)
+
+
 def test_the_scripts_that_make_the_shipped_files_refuse_bad_input_in_one_line(tmp_path):
     """--epochs 0 would have written an untrained classifier over the package's weights, and with no --out any
     run replaced the shipped weights that every score in the README was made with; a wrong archive was

@@ -21,7 +21,19 @@ def to_unit_range(images):
 
 
 class Batches:
+    """Batches of (images, labels) as tensors: images uint8 pixels (n, h, w) or (n, c, h, w), as the data
+    loaders give them, served as float32 (n, c, h, w) in [-1, 1]; labels one integer per image, or None for
+    unlabelled images (all 0)."""
+
     def __init__(self, images, labels, batch_size, seed=0, device="cpu", drop_last=True):
+        if not isinstance(images, numpy.ndarray) or images.dtype != numpy.uint8 or images.ndim not in (3, 4):
+            got = (f"{images.dtype} of shape {images.shape}" if isinstance(images, numpy.ndarray)
+                   else f"a {type(images).__name__}")
+            raise TypeError(f"Batches: images must be uint8 pixels (n, h, w) or (n, c, h, w), as the data loaders "
+                            f"give them; got {got}")
+        labels = numpy.zeros(len(images), numpy.int64) if labels is None else numpy.asarray(labels)
+        if labels.dtype.kind not in "iu":
+            raise TypeError(f"Batches: labels must be integers, got {labels.dtype}")
         if len(images) != len(labels):
             raise ValueError(f"Batches: {len(images)} images but {len(labels)} labels")
         if batch_size < 1 or (drop_last and batch_size > len(images)):
