@@ -161,7 +161,7 @@ def check_types(args, parser):
         elif action.type is int:
             fits = type(value) is int
         elif action.type is float:
-            fits = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            fits = minigan.backend.is_number(value)
         else:
             fits = value is None or isinstance(value, str)
         if not fits:

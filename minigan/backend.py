@@ -7,6 +7,7 @@ Devices are named by strings, as in PyTorch: "cpu" (NumPy) and "cuda" (CuPy on t
 Random numbers come from one generator per device, seeded together by `manual_seed`.
 """
 import contextlib
+import math
 import numbers
 
 import numpy
@@ -25,6 +26,11 @@ def is_int(value):
     """Whether `value` is an integer, Python's or NumPy's, and not a bool (which Python counts as one): what
     every size, axis, count and seed argument must be."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_number(value):
+    """Whether `value` is a finite Python int or float, and not a bool: what every rate, bound and scale must be."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # --------------------------------------------------------------------------- devices

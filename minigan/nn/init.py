@@ -21,7 +21,7 @@ def _target(tensor, name, floats=True):
 
 def _finite(name, **values):
     for key, value in values.items():
-        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+        if not backend.is_number(value):
             raise ValueError(f"{name}: {key} must be a finite number, got {value!r}")
 
 

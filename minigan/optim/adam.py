@@ -10,9 +10,9 @@ The per-parameter arithmetic is one kernel (minigan.kernels.adam_update): on a G
 import math
 
 from minigan import kernels
-from minigan.backend import get_array_module
+from minigan.backend import get_array_module, is_number
 from minigan.messages import shown
-from minigan.optim.optimizer import Optimizer, check_number, is_number
+from minigan.optim.optimizer import Optimizer, check_number
 
 
 class Adam(Optimizer):

@@ -3,18 +3,13 @@
 Each optimizer checks its hyperparameters in one place, `check_hyper`, which both its constructor and
 `load_state_dict` call: a state read from a file is held to the same rules as one made in code.
 """
-import math
-
 import numpy
 
 from minigan import backend
+from minigan.backend import is_number
 from minigan.autograd.tensor import Tensor
 from minigan.messages import shown
 from minigan.nn.module import Parameter
-
-
-def is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_number(optimizer, name, value):
