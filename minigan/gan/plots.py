@@ -6,8 +6,8 @@ import os
 import numpy
 
 from minigan import files
-from minigan.autograd.tensor import Tensor
 from minigan.backend import is_int
+from minigan.gan.sampling import as_numpy
 
 
 def _matplotlib():
@@ -47,7 +47,7 @@ def save_animation(animation, path, fps):
 def tile(images, nrow=None, pad=2):
     """(n, c, h, w) images in [-1, 1], an array or a tensor -> one (H, W) or (H, W, 3) array in [0, 1], nrow
     images per row."""
-    images = numpy.asarray(images.numpy() if isinstance(images, Tensor) else images, dtype=numpy.float32)
+    images = numpy.asarray(as_numpy(images), dtype=numpy.float32)
     if images.ndim != 4 or images.shape[0] == 0:
         raise ValueError(f"a grid takes images (n, c, h, w), at least one; got shape {images.shape}")
     if nrow is not None and not (is_int(nrow) and nrow >= 1):

@@ -4,14 +4,15 @@ import numpy
 from minigan.autograd.tensor import Tensor, no_grad, tensor
 
 
-def _as_numpy(values):
+def as_numpy(values):
+    """A tensor's values as a NumPy array; an array (or None) as it is: the picture helpers take either."""
     return values.numpy() if isinstance(values, Tensor) else values
 
 
 def generate(G, z, labels=None, device="cpu", chunk=500):
     """G's images for the noise rows z (n, nz) and, for a conditional G, labels (n,), arrays or tensors:
     float32 NumPy (n, c, h, w) in [-1, 1]. Batch norm uses its running statistics; G's mode is restored after."""
-    z, labels = _as_numpy(z), _as_numpy(labels)
+    z, labels = as_numpy(z), as_numpy(labels)
     training = G.training
     G.eval()
     out = []
@@ -28,6 +29,6 @@ def generate(G, z, labels=None, device="cpu", chunk=500):
 
 def to_pixels(images):
     """Images in [-1, 1], (n, c, h, w), as uint8 pixels 0-255 like MNIST's: (n, h, w) for one channel."""
-    images = _as_numpy(images)
+    images = as_numpy(images)
     pixels = numpy.round((images + 1) * 127.5).clip(0, 255).astype(numpy.uint8)
     return pixels[:, 0] if pixels.shape[1] == 1 else pixels
