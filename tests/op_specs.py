@@ -237,6 +237,7 @@ SPECS = [
     OpSpec("softmax", lambda x, dim: minigan.softmax(x, dim), lambda t, x, dim: t.softmax(x, dim), one_dim),
     # ---- shapes
     OpSpec("reshape", lambda x: x.reshape(-1), lambda t, x: x.reshape(-1), unary()),
+    OpSpec("clone", lambda x: minigan.clone(x) * x, lambda t, x: t.clone(x) * x, unary()),   # * x: a 2nd derivative
     OpSpec("flatten_unsqueeze_squeeze", lambda x: x.unsqueeze(0).flatten(1).squeeze(0),
            lambda t, x: x.unsqueeze(0).flatten(1).squeeze(0), unary(min_dims=1)),
     OpSpec("permute", lambda x, dims: x.permute(dims), lambda t, x, dims: x.permute(dims), permutation),

@@ -157,6 +157,40 @@ def test_comparisons_give_boolean_tensors_outside_the_graph():
     assert x.grad.numpy().tolist() == [0.0, 0.0, 1.0]
 
 
+def test_equality_compares_values_as_torch_does_and_tensors_still_key_dicts():
+    """`==` once meant 'the same object', so `(predicted == labels).float().mean()` was a silent False."""
+    torch = import_torch()
+    a, b = [1.0, 2.0, 3.0], [1.0, 0.0, 3.0]
+    ours, theirs = (minigan.tensor(a), minigan.tensor(b)), (torch.tensor(a), torch.tensor(b))
+    for compare in (lambda x, y: x == y, lambda x, y: x != y, lambda x, y: x == 2.0, lambda x, y: 3 != y):
+        assert compare(*ours).numpy().tolist() == compare(*theirs).numpy().tolist()
+    assert (ours[0] == ours[1]).float().mean().item() == pytest.approx((theirs[0] == theirs[1]).float().mean().item())
+    assert (numpy.array(a) == ours[1]).numpy().tolist() == [True, False, True]
+    assert (ours[0] == None) is (theirs[0] == None) is False   # noqa: E711  (Python's answer, as in torch)
+    assert (ours[0] != "x") is True
+    with pytest.raises(TypeError, match="not supported"):
+        ours[0] < None
+    with pytest.raises(ValueError, match=r"x == y: shapes \(3,\) and \(2,\) do not broadcast"):
+        ours[0] == minigan.tensor([1.0, 2.0])
+    table = {ours[0]: "a", ours[1]: "b"}   # hashed by identity: a tensor finds itself, never its equal twin
+    assert table[ours[0]] == "a" and minigan.tensor(a) not in table and ours[1] in {ours[1]}
+
+
+def test_clone_copies_memory_and_passes_the_gradient_as_torch_does():
+    torch = import_torch()
+    x = leaf(numpy.array([1.0, -2.0, 3.0]))
+    y = x.clone()
+    assert y.data is not x.data and not numpy.shares_memory(y.data, x.data) and y.creator is not None
+    with minigan.no_grad():
+        y.data[0] = 100.0
+    assert x.data[0] == 1.0
+    (x.clone() * x).sum().backward()
+    t = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    (t.clone() * t).sum().backward()
+    numpy.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+    assert x.dim() == x.ndim == t.dim() == 1 and minigan.zeros(2, 3).dim() == 2
+
+
 def test_float32_stays_float32_through_numbers_and_ops():
     x = leaf(numpy.ones((2, 3), dtype=numpy.float32))
     y = ((x * 2.5 + 1) ** 2 / 3 - x.exp()).tanh().sigmoid().softmax(1).sum()
@@ -376,7 +410,7 @@ def test_every_method_the_ops_give_tensor_is_listed_where_tensor_is_defined():
     doc = Tensor.__doc__
     symbols = {"add": "x + y", "sub": "x - y", "mul": "x * y", "truediv": "x / y", "pow": "x ** y",
                "matmul": "x @ y", "neg": "-x", "abs": "abs(x)", "getitem": "x[index]", "lt": "x < y",
-               "le": "x <= y", "gt": "x > y", "ge": "x >= y"}
+               "le": "x <= y", "gt": "x > y", "ge": "x >= y", "eq": "x == y", "ne": "x != y"}
     attached = [name for name, value in vars(Tensor).items()
                 if callable(value) and getattr(value, "__module__", "").startswith("minigan.ops")]
     assert len(attached) > 40

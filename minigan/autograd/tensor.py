@@ -82,9 +82,9 @@ class Tensor:
     Its operators and most of its methods are differentiable ops, which live in minigan/ops (a layer above
     this one) and are attached to the class there, by `_install_tensor_methods` in minigan/ops/__init__.py:
         x + y, x - y, x * y, x / y, x ** y, x @ y, -x, abs(x), x[index]   (each also with a number or array)
-        x < y, x <= y, x > y, x >= y                                    (boolean tensors, outside the graph)
+        x < y, x <= y, x > y, x >= y, x == y, x != y                    (boolean tensors, outside the graph)
         exp log sqrt abs tanh sigmoid relu clamp clip softmax log_softmax  sum mean max min var
-        reshape view flatten squeeze unsqueeze transpose permute expand broadcast_to matmul
+        reshape view flatten squeeze unsqueeze transpose permute expand broadcast_to matmul clone
         to_dtype float double to cpu cuda
     The methods below are the ones that need no op: gradient bookkeeping, copies, in-place updates.
     """
@@ -146,6 +146,10 @@ class Tensor:
     def ndim(self):
         return self.data.ndim
 
+    def dim(self):
+        """The number of axes, as torch.Tensor.dim (also the property `ndim`)."""
+        return self.data.ndim
+
     @property
     def dtype(self):
         return self.data.dtype
@@ -197,7 +201,7 @@ class Tensor:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self.data)
 
-    def __hash__(self):
+    def __hash__(self):   # by identity, so tensors key dicts and sets although `==` compares values
         return id(self)
 
     # ---- in-place changes: allowed outside recording only, and counted

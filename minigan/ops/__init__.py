@@ -1,4 +1,8 @@
 """The differentiable ops, and the Tensor methods and operators that call them."""
+import numbers
+
+import numpy
+
 from minigan.autograd.tensor import Tensor
 from minigan.backend import get_array_module
 from minigan.ops.broadcast import broadcast_to, sum_to
@@ -12,10 +16,10 @@ from minigan.ops.pool import avg_pool2d, max_pool2d
 from minigan.ops.losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from minigan.ops.reductions import log_softmax, logsumexp, max, mean, min, softmax, sum, var
 from minigan.ops.shapes import (
-    cat, concatenate, flatten, getitem, permute, reshape, squeeze, stack, to_device, transpose, unsqueeze)
+    cat, clone, concatenate, flatten, getitem, permute, reshape, squeeze, stack, to_device, transpose, unsqueeze)
 
 __all__ = [
-    "abs_", "add", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip", "concatenate",
+    "abs_", "add", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip", "clone", "concatenate",
     "conv2d", "conv2d_weight", "conv_transpose2d", "batch_norm", "avg_pool2d", "max_pool2d",
     "cross_entropy", "div", "dropout", "exp", "flatten", "getitem", "layer_norm", "layer_norm_grad", "leaky_relu", "linear", "log",
     "log_softmax",
@@ -25,11 +29,20 @@ __all__ = [
 ]
 
 
-def _comparison(name):
-    """x < y and friends: a boolean Tensor, outside the graph (a comparison has no gradient)."""
+def _comparison(name, symbol):
+    """x < y, x == y and friends: a boolean Tensor, elementwise, outside the graph (a comparison has no gradient).
+    Against something that is neither a tensor, an array nor a number, Python's own answer stands, as in torch:
+    `x == None` is False and `x < None` a TypeError."""
     def compare(self, other):
+        if isinstance(other, Tensor):
+            other = other.data
+        elif not isinstance(other, (numbers.Number, numpy.ndarray)) and get_array_module(other) is numpy:
+            return NotImplemented
         xp = get_array_module(self.data)
-        return Tensor(getattr(xp, name)(self.data, other.data if isinstance(other, Tensor) else other))
+        try:
+            return Tensor(getattr(xp, name)(self.data, other))
+        except ValueError:
+            raise ValueError(f"x {symbol} y: shapes {self.shape} and {xp.shape(other)} do not broadcast") from None
     return compare
 
 
@@ -50,13 +63,14 @@ def _install_tensor_methods():
         "reshape": reshape, "view": reshape, "flatten": flatten, "squeeze": squeeze, "unsqueeze": unsqueeze,
         "transpose": transpose, "permute": permute, "expand": broadcast_to, "broadcast_to": broadcast_to,
         "matmul": matmul, "to_dtype": to_dtype, "to": to_device, "softmax": softmax,
-        "log_softmax": log_softmax,
+        "log_softmax": log_softmax, "clone": clone,
     }
     for name, f in {**operators, **methods}.items():
         setattr(Tensor, name, f)
-    for name, compare in (("__lt__", "less"), ("__le__", "less_equal"), ("__gt__", "greater"),
-                          ("__ge__", "greater_equal")):
-        setattr(Tensor, name, _comparison(compare))
+    for name, compare, symbol in (("__lt__", "less", "<"), ("__le__", "less_equal", "<="), ("__gt__", "greater", ">"),
+                                  ("__ge__", "greater_equal", ">="), ("__eq__", "equal", "=="),
+                                  ("__ne__", "not_equal", "!=")):
+        setattr(Tensor, name, _comparison(compare, symbol))
     Tensor.cpu = lambda self: to_device(self, "cpu")
     Tensor.cuda = lambda self: to_device(self, "cuda")
     Tensor.float = lambda self: to_dtype(self, "float32")

@@ -1,7 +1,8 @@
-"""Shape ops: reshape, transpose/permute, indexing, concatenation, and moving between devices.
+"""Shape ops: reshape, transpose/permute, indexing, concatenation, copying, and moving between devices.
 
 None of these changes a value, only where it sits; so each backward puts the gradient back where the
-value came from (reshape back, transpose back, scatter into zeros, split apart, move back).
+value came from (reshape back, transpose back, scatter into zeros, split apart, move back; a copy's
+gradient is the copy's own).
 """
 
 from minigan import backend
@@ -226,7 +227,23 @@ def stack(tensors, dim=0):
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
-# --------------------------------------------------------------------------- devices
+# --------------------------------------------------------------------------- copies and devices
+
+class Clone(Function):
+    """y = a copy of x in memory of its own  ->  gx = gy"""
+    reads_inputs = False
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+def clone(x):
+    """A copy of x that later in-place changes to x do not reach, still in the graph, as torch.clone."""
+    return Clone()(x)
+
 
 class ToDevice(Function):
     """y = x on another device  ->  gx = gy moved back to x's device"""
