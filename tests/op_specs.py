@@ -81,6 +81,14 @@ def one_dim(data, rng):
     return [rng.standard_normal(s)], {"dim": data.draw(st.integers(-len(s), len(s) - 1), label="dim")}
 
 
+def one_dim_distinct(data, rng):
+    """One axis and keepdim, over values that never tie (the max along an axis has a gradient there)."""
+    s = shape(data, min_dims=1)
+    values = rng.permutation(int(numpy.prod(s))).reshape(s) * 0.3 + rng.standard_normal(s) * 0.01
+    dim = data.draw(st.integers(-len(s), len(s) - 1), label="dim")
+    return [values], {"dim": dim, "keepdim": data.draw(st.booleans(), label="keepdim")}
+
+
 def permutation(data, rng):
     s = shape(data, min_dims=1)
     return [rng.standard_normal(s)], {"dims": tuple(int(d) for d in rng.permutation(len(s)))}
@@ -224,10 +232,14 @@ SPECS = [
            reduction()),
     OpSpec("mean", lambda x, dim, keepdim: x.mean(dim, keepdim), lambda t, x, dim, keepdim: x.mean(dim, keepdim),
            reduction()),
-    OpSpec("max", lambda x, dim, keepdim: x.max(dim, keepdim), lambda t, x, dim, keepdim: t.amax(x, dim, keepdim),
+    OpSpec("amax", lambda x, dim, keepdim: x.amax(dim, keepdim), lambda t, x, dim, keepdim: t.amax(x, dim, keepdim),
            reduction(distinct=True)),
-    OpSpec("min", lambda x, dim, keepdim: x.min(dim, keepdim), lambda t, x, dim, keepdim: t.amin(x, dim, keepdim),
+    OpSpec("amin", lambda x, dim, keepdim: x.amin(dim, keepdim), lambda t, x, dim, keepdim: t.amin(x, dim, keepdim),
            reduction(distinct=True)),
+    OpSpec("max_along_dim", lambda x, dim, keepdim: x.max(dim, keepdim).values,
+           lambda t, x, dim, keepdim: t.max(x, dim, keepdim).values, one_dim_distinct),
+    OpSpec("min_along_dim", lambda x, dim, keepdim: x.min(dim, keepdim).values,
+           lambda t, x, dim, keepdim: t.min(x, dim, keepdim).values, one_dim_distinct),
     OpSpec("var", lambda x, dim, keepdim: x.var(dim, keepdim), lambda t, x, dim, keepdim: t.var(x, dim, keepdim=keepdim),
            reduction(min_size=2)),
     OpSpec("logsumexp", lambda x, dim, keepdim: minigan.logsumexp(x, dim, keepdim),

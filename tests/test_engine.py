@@ -191,6 +191,77 @@ def test_clone_copies_memory_and_passes_the_gradient_as_torch_does():
     assert x.dim() == x.ndim == t.dim() == 1 and minigan.zeros(2, 3).dim() == 2
 
 
+def test_numpy_numbers_are_numbers_to_every_op_as_in_torch():
+    """numpy.float32(2) was refused by `t * numpy.float32(2)` ("expected a Tensor, an array or a Python number"),
+    and a NumPy number's own dtype would have decided the result's where torch reads it as a Python number."""
+    torch = import_torch()
+    cases = (lambda t, n: t * n, lambda t, n: n * t, lambda t, n: t + n, lambda t, n: n - t, lambda t, n: t / n,
+             lambda t, n: t ** n)
+    for number in (numpy.float32(2.5), numpy.int64(3), numpy.float64(0.5)):
+        for values, dtype in (([1.0, 2.0], "float32"), ([1.0, 2.0], "float64"), ([1, 2], "int64")):
+            ours = minigan.tensor(values, dtype=dtype)
+            theirs = torch.tensor(values, dtype=getattr(torch, dtype))
+            for case in cases:
+                got, want = case(ours, number), case(theirs, number)
+                assert str(got.dtype) == str(want.dtype).removeprefix("torch."), (case, number, dtype)
+                numpy.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+    numpy.testing.assert_array_equal(minigan.maximum(minigan.tensor([1.0, 4.0]), numpy.float32(2)).numpy(), [2, 4])
+
+
+def test_numpy_reads_a_tensor_as_its_values_and_its_ufuncs_refuse_one():
+    """numpy.asarray(t) and numpy.exp(t) were object arrays of one-element tensors."""
+    x = leaf(numpy.array([[1.0, -2.0]]))
+    numpy.testing.assert_array_equal(numpy.asarray(x), [[1.0, -2.0]])
+    assert numpy.asarray(x).dtype == numpy.float64 and numpy.asarray(x, dtype=numpy.float32).dtype == numpy.float32
+    numpy.testing.assert_allclose(x, [[1.0, -2.0]])   # what NumPy's own test helpers do with a tensor
+    assert not numpy.shares_memory(numpy.array(x, copy=True), x.data)
+    with pytest.raises(ValueError, match="needs a copy"):
+        numpy.array(x, dtype=numpy.float32, copy=False)
+    with pytest.raises(TypeError, match="does not support ufuncs"):
+        numpy.exp(x)
+    y = numpy.ones((1, 2)) * x   # NumPy still hands its operators to the tensor: a graph, not an array
+    assert isinstance(y, Tensor) and y.grad_fn is not None and x.grad_fn is None and y.grad_fn is y.creator
+    assert float(x.sum()) == -1.0 and int(minigan.tensor(3.7)) == 3 and isinstance(float(x[0, 0]), float)
+    with pytest.raises(ValueError, match="one element"):
+        float(x)
+
+
+def test_to_takes_a_device_or_a_dtype_and_casts_to_integers_leave_the_graph():
+    torch = import_torch()
+    x = leaf(numpy.array([1.5, -2.5]))
+    assert x.to("float32").dtype == x.to(numpy.float32).dtype == x.to(minigan.float32).dtype == numpy.float32
+    assert x.to("cpu") is x and x.double() is x
+    assert x.long().numpy().tolist() == torch.tensor([1.5, -2.5]).long().tolist()
+    assert x.bool().numpy().tolist() == [True, True] and x.long().grad_fn is None and not x.long().requires_grad
+    with pytest.raises(ValueError, match=r"to: expected a device \('cpu', 'cuda'\) or a dtype, got 'gpu'"):
+        x.to("gpu")
+    with pytest.raises(TypeError, match="not complex64"):
+        x.to_dtype("complex64")
+
+
+def test_max_and_min_along_an_axis_give_values_and_indices_and_argmax_finds_them_as_torch_does():
+    torch = import_torch()
+    values = numpy.array([[[3.0, 1.0], [3.0, 7.0]], [[-1.0, 2.0], [0.5, 2.0]]])
+    x, t = minigan.tensor(values), torch.tensor(values)
+    for extreme in ("max", "min"):
+        assert getattr(x, extreme)().item() == getattr(t, extreme)().item()
+        for dim in (0, 1, 2, -1):
+            for keepdim in (False, True):
+                ours, theirs = getattr(x, extreme)(dim, keepdim), getattr(t, extreme)(dim, keepdim)
+                numpy.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+                numpy.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+                _, where = getattr(x, extreme)(dim, keepdim)   # unpacks as torch's does
+                for arg in ("argmax", "argmin"):
+                    numpy.testing.assert_array_equal(getattr(x, arg)(dim, keepdim).numpy(),
+                                                     getattr(t, arg)(dim, keepdim).numpy())
+        with pytest.raises(TypeError, match=f"for several axes use a{extreme}"):
+            getattr(x, extreme)((0, 1))
+    assert x.argmax().item() == t.argmax().item() and x.argmin(keepdim=True).shape == (1, 1, 1)
+    assert minigan.tensor(2.0).max(0).indices.item() == 0
+    with pytest.raises(ValueError, match="argmax of an empty tensor"):
+        minigan.zeros(0).argmax()
+
+
 def test_float32_stays_float32_through_numbers_and_ops():
     x = leaf(numpy.ones((2, 3), dtype=numpy.float32))
     y = ((x * 2.5 + 1) ** 2 / 3 - x.exp()).tanh().sigmoid().softmax(1).sum()

@@ -83,13 +83,17 @@ class Tensor:
     this one) and are attached to the class there, by `_install_tensor_methods` in minigan/ops/__init__.py:
         x + y, x - y, x * y, x / y, x ** y, x @ y, -x, abs(x), x[index]   (each also with a number or array)
         x < y, x <= y, x > y, x >= y, x == y, x != y                    (boolean tensors, outside the graph)
-        exp log sqrt abs tanh sigmoid relu clamp clip softmax log_softmax  sum mean max min var
+        add sub mul div pow neg  exp log sqrt abs tanh sigmoid relu clamp clip softmax log_softmax
+        sum mean max min amax amin argmax argmin var
         reshape view flatten squeeze unsqueeze transpose permute expand broadcast_to matmul clone
-        to_dtype float double to cpu cuda
+        to_dtype float double long bool to cpu cuda
     The methods below are the ones that need no op: gradient bookkeeping, copies, in-place updates.
     """
     __slots__ = ("data", "grad", "creator", "generation", "_requires_grad", "_version", "name", "__weakref__")
-    __array_priority__ = 200  # NumPy defers to Tensor in `array * tensor`
+    # NumPy (and CuPy) defer to Tensor in `array * tensor`; numpy.exp(tensor) is an error, not an array of
+    # tensors: call the op (minigan.exp), or numpy.exp(tensor.numpy())
+    __array_ufunc__ = None
+    __array_priority__ = 200
 
     def __init__(self, data, requires_grad=False, name=None):
         self.data = data
@@ -119,6 +123,11 @@ class Tensor:
     @property
     def is_leaf(self):
         return self.creator is None
+
+    @property
+    def grad_fn(self):
+        """The Function that made this tensor (None for a leaf): torch's name for `creator`."""
+        return self.creator
 
     def detach(self):
         """The same values, cut from the graph (no creator, no gradient)."""
@@ -184,6 +193,21 @@ class Tensor:
 
     def tolist(self):
         return self.numpy().tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        """The values, for NumPy and what reads arrays through it (numpy.asarray(t), matplotlib), as `numpy()`."""
+        values = self.numpy()
+        if copy is False and (values is not self.data or (dtype is not None and values.dtype != dtype)):
+            raise ValueError(f"a NumPy array of this {self.device} tensor as {dtype or values.dtype} needs a copy")
+        if dtype is not None:
+            values = values.astype(dtype, copy=False)
+        return values.copy() if copy and values is self.data else values
 
     def __repr__(self):
         body = numpy.array2string(self.numpy(), separator=", ", prefix="tensor(")

@@ -14,12 +14,13 @@ from minigan.ops.linalg import linear, matmul
 from minigan.ops.norm import batch_norm, layer_norm, layer_norm_grad
 from minigan.ops.pool import avg_pool2d, max_pool2d
 from minigan.ops.losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from minigan.ops.reductions import log_softmax, logsumexp, max, mean, min, softmax, sum, var
+from minigan.ops.reductions import (
+    amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, sum, var)
 from minigan.ops.shapes import (
-    cat, clone, concatenate, flatten, getitem, permute, reshape, squeeze, stack, to_device, transpose, unsqueeze)
+    cat, clone, concatenate, flatten, getitem, permute, reshape, squeeze, stack, to, to_device, transpose, unsqueeze)
 
 __all__ = [
-    "abs_", "add", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip", "clone", "concatenate",
+    "abs_", "add", "amax", "amin", "argmax", "argmin", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip", "clone", "concatenate",
     "conv2d", "conv2d_weight", "conv_transpose2d", "batch_norm", "avg_pool2d", "max_pool2d",
     "cross_entropy", "div", "dropout", "exp", "flatten", "getitem", "layer_norm", "layer_norm_grad", "leaky_relu", "linear", "log",
     "log_softmax",
@@ -60,9 +61,11 @@ def _install_tensor_methods():
     methods = {
         "exp": exp, "log": log, "sqrt": sqrt, "abs": abs_, "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
         "clamp": clamp, "clip": clip, "sum": sum, "mean": mean, "max": max, "min": min, "var": var,
+        "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin,
+        "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": neg,
         "reshape": reshape, "view": reshape, "flatten": flatten, "squeeze": squeeze, "unsqueeze": unsqueeze,
         "transpose": transpose, "permute": permute, "expand": broadcast_to, "broadcast_to": broadcast_to,
-        "matmul": matmul, "to_dtype": to_dtype, "to": to_device, "softmax": softmax,
+        "matmul": matmul, "to_dtype": to_dtype, "to": to, "softmax": softmax,
         "log_softmax": log_softmax, "clone": clone,
     }
     for name, f in {**operators, **methods}.items():
@@ -75,6 +78,8 @@ def _install_tensor_methods():
     Tensor.cuda = lambda self: to_device(self, "cuda")
     Tensor.float = lambda self: to_dtype(self, "float32")
     Tensor.double = lambda self: to_dtype(self, "float64")
+    Tensor.long = lambda self: to_dtype(self, "int64")
+    Tensor.bool = lambda self: to_dtype(self, "bool")
 
 
 _install_tensor_methods()

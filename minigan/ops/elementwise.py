@@ -1,13 +1,15 @@
 """Elementwise ops: arithmetic, the usual nonlinearities, comparisons that select, and dropout.
 
 Binary ops broadcast as NumPy does; their backward sums the upstream gradient back to each input's shape
-(`sum_to`). A Python number in a binary op takes the tensor's dtype and device, except that a float meeting
-an integer or bool tensor makes it float32, as in torch (NumPy would make 2.5 an integer, 2); two tensors of
-different dtypes are refused rather than silently promoted (float32 stays float32).
+(`sum_to`). A number in a binary op, Python's or NumPy's, takes the tensor's dtype and device, except that a
+float meeting an integer or bool tensor makes it float32, as in torch (NumPy would make 2.5 an integer, 2); two
+tensors of different dtypes are refused rather than silently promoted (float32 stays float32).
 
 Masks used in a backward (relu's x > 0, clamp's in-range set) are constants: the gradient of a piecewise
 linear function is piecewise constant, so their own derivative is zero and a second derivative is right.
 """
+import numpy
+
 from minigan import backend, kernels
 from minigan.autograd.tensor import Function, Tensor, as_tensor, is_grad_enabled
 from minigan.ops.broadcast import sum_to
@@ -27,8 +29,17 @@ def _for_number(x, number):
     return floating(x) if isinstance(number, float) else x
 
 
+def _plain(value):
+    """A NumPy number as the Python number it holds, anything else as it is: numpy.float32(2) in an op is 2.0,
+    as in torch, where NumPy would let its own type decide the result's."""
+    if isinstance(value, numpy.generic) and value.dtype.kind in "biuf":
+        return value.item()
+    return value
+
+
 def _binary(x0, x1, name):
     """Both operands as Tensors of one dtype (numbers take the tensor's dtype: see _for_number)."""
+    x0, x1 = _plain(x0), _plain(x1)
     if not isinstance(x0, Tensor):
         x1 = _for_number(x1, x0)
         x0 = as_tensor(x0, x1)
@@ -167,6 +178,7 @@ def _is_number(value):
 
 
 def add(x0, x1):
+    x0, x1 = _plain(x0), _plain(x1)
     if _is_number(x1) and isinstance(x0, Tensor):
         return Affine(1, x1)(_for_number(x0, x1))
     if _is_number(x0) and isinstance(x1, Tensor):
@@ -175,6 +187,7 @@ def add(x0, x1):
 
 
 def sub(x0, x1):
+    x0, x1 = _plain(x0), _plain(x1)
     if _is_number(x1) and isinstance(x0, Tensor):
         return Affine(1, -x1)(_for_number(x0, x1))
     if _is_number(x0) and isinstance(x1, Tensor):
@@ -183,6 +196,7 @@ def sub(x0, x1):
 
 
 def mul(x0, x1):
+    x0, x1 = _plain(x0), _plain(x1)
     if _is_number(x1) and isinstance(x0, Tensor):
         return Affine(x1, 0)(_for_number(x0, x1))
     if _is_number(x0) and isinstance(x1, Tensor):
@@ -202,6 +216,7 @@ def neg(x):
 
 def pow(x, exponent):
     """x ** exponent, for a number or a tensor exponent."""
+    exponent = _plain(exponent)
     if isinstance(exponent, (int, float)) and isinstance(x, Tensor):
         return PowConst(exponent)(_for_number(x, exponent))
     return Pow()(*_binary(x, exponent, "pow"))
@@ -511,9 +526,18 @@ class Cast(Function):
 
 
 def to_dtype(x, dtype):
-    """x converted to `dtype` (an explicit cast; minigan never converts silently)."""
+    """x converted to `dtype` (an explicit cast; minigan never converts silently). A cast to an integer or
+    bool dtype leaves the graph, as in torch: such a tensor has no gradient."""
+    try:
+        dtype = numpy.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"to_dtype: {dtype!r} is not a dtype") from None
+    if dtype.kind not in "biuf":
+        raise TypeError(f"to_dtype: minigan computes with float, integer and bool tensors, not {dtype}")
     if x.dtype == dtype:
         return x
+    if dtype.kind != "f":
+        return Tensor(x.data.astype(dtype))
     return Cast(dtype)(x)
 
 

@@ -1,14 +1,16 @@
-"""Reductions: sum, mean, max/min, variance, and the log-softmax family.
+"""Reductions: sum, mean, max/min (and their indices), variance, and the log-softmax family.
 
 Every reduction takes `dim` (an int, a tuple, or None for all axes) and `keepdim`, as torch does; the NumPy
 spellings `axis` and `keepdims` are accepted too. The backward of a reduction puts the reduced axes back
 (as size 1) and broadcasts the gradient along them.
 """
+from collections import namedtuple
+
 from minigan import backend
 # This module defines sum, max and min (torch's names); Python's built-ins of those names are not used here.
-from minigan.autograd.tensor import Function
+from minigan.autograd.tensor import Function, Tensor
 from minigan.ops.broadcast import broadcast_to
-from minigan.ops.elementwise import constant_like, exp, floating, log
+from minigan.ops.elementwise import constant_like, exp, floating, log, where
 from minigan.ops.shapes import reshape
 
 
@@ -93,16 +95,72 @@ class Max(Function):
         return broadcast_to(reshape(gy, kept), x.shape) * constant_like(share, gy)
 
 
-def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """The largest value over `dim` (values only, as torch.amax)."""
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The largest value over `dim` (one axis, several, or all), as torch.amax."""
     dim, keepdim = _pick(dim, keepdim, axis, keepdims)
-    return Max(normalize_dims(x, dim, "max") if x.ndim else (), bool(keepdim))(x)
+    return Max(normalize_dims(x, dim, "amax") if x.ndim else (), bool(keepdim))(x)
 
 
-def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """The smallest value over `dim` (values only, as torch.amin)."""
+def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The smallest value over `dim` (one axis, several, or all), as torch.amin."""
     dim, keepdim = _pick(dim, keepdim, axis, keepdims)
-    return Max(normalize_dims(x, dim, "min") if x.ndim else (), bool(keepdim), smallest=True)(x)
+    return Max(normalize_dims(x, dim, "amin") if x.ndim else (), bool(keepdim), smallest=True)(x)
+
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def max(x, dim=None, keepdim=False):
+    """As torch.max: without `dim`, the largest value (as amax); along one axis `dim`, the pair (values,
+    indices) of the largest values and where they are, so that `_, predicted = logits.max(1)` reads as in
+    torch. Along an axis the gradient goes to the index returned, the first of equal maxima, as in torch."""
+    return _extreme(x, dim, keepdim, "max")
+
+
+def min(x, dim=None, keepdim=False):
+    """As torch.min: the smallest value, or along one axis the pair (values, indices) (see max)."""
+    return _extreme(x, dim, keepdim, "min")
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Where the largest value is, as torch.argmax: along `dim`, or in the flattened tensor (an int64 tensor,
+    outside the graph; the first of equal maxima)."""
+    return _position(x, dim, keepdim, "argmax")
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Where the smallest value is, as torch.argmin (see argmax)."""
+    return _position(x, dim, keepdim, "argmin")
+
+
+def _position(x, dim, keepdim, name):
+    if x.data.size == 0:
+        raise ValueError(f"{name} of an empty tensor of shape {x.shape}")
+    find = getattr(backend.get_array_module(x.data), name)
+    if dim is None:
+        found = find(x.data.reshape(-1))
+        return Tensor(found.reshape((1,) * x.ndim) if keepdim else found)
+    if not backend.is_int(dim):
+        raise TypeError(f"{name}: dim must be one int, got {dim!r}")
+    axis = normalize_dims(x, dim, name)[0] if x.ndim else None
+    return Tensor(find(x.data, axis=axis, keepdims=bool(keepdim)))
+
+
+def _extreme(x, dim, keepdim, name):
+    if dim is None:
+        return (amax if name == "max" else amin)(x)
+    if not backend.is_int(dim):
+        raise TypeError(f"{name}: dim must be one int, got {dim!r} (torch.{name} returns values and indices along "
+                        f"one axis; for several axes use a{name})")
+    if x.ndim == 0:
+        return ValuesIndices(x, _position(x, dim, keepdim, "arg" + name))
+    axis = normalize_dims(x, dim, name)[0]
+    indices = _position(x, axis, True, "arg" + name)
+    xp = backend.get_array_module(x.data)
+    positions = xp.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - axis - 1))   # along the axis
+    chosen = positions == indices.data
+    values = sum(where(chosen, x, 0), axis, keepdim)   # the chosen element of each row, and its gradient there
+    return ValuesIndices(values, indices if keepdim else Tensor(indices.data.squeeze(axis)))
 
 
 # --------------------------------------------------------------------------- variance

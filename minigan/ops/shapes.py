@@ -5,8 +5,11 @@ value came from (reshape back, transpose back, scatter into zeros, split apart, 
 gradient is the copy's own).
 """
 
+import numpy
+
 from minigan import backend
 from minigan.autograd.tensor import Function, Tensor
+from minigan.ops.elementwise import to_dtype
 
 
 def _check_dim(x, dim, name, extra=0):
@@ -265,3 +268,15 @@ def to_device(x, device):
     if x.device == device:
         return x
     return ToDevice(device)(x)
+
+
+def to(x, target):
+    """x on a device ("cpu", "cuda") or as a dtype ("float64", numpy.float32, minigan.float64), as torch's
+    Tensor.to."""
+    if isinstance(target, str) and target in backend.DEVICES:
+        return to_device(x, target)
+    try:
+        dtype = numpy.dtype(target)
+    except TypeError:
+        raise ValueError(f"to: expected a device {backend.DEVICES} or a dtype, got {target!r}") from None
+    return to_dtype(x, dtype)
