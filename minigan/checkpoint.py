@@ -80,6 +80,10 @@ def _join(skeleton, arrays, path):
 
 def save(path, state):
     """Write `state` to `path` atomically (see the module docstring)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        order = " (torch.save takes the object first; minigan.save the path)" if isinstance(
+            state, (str, bytes, os.PathLike)) else ""
+        raise TypeError(f"save(path, state): path must be a file name, got {type(path).__name__}{order}")
     arrays = {}
     skeleton = _split(state, "", arrays)
     meta = json.dumps({"format": FORMAT, "state": skeleton}).encode("utf-8")

@@ -221,3 +221,48 @@ def test_initialisers_name_what_they_cannot_fill(fill, error, message):
         fill(weight)
     assert str(raised.value) == message
     numpy.testing.assert_array_equal(weight.numpy(), before)
+
+
+def test_apply_requires_grad_and_zero_grad_follow_torch():
+    """PyTorch's DCGAN example starts with `netG.apply(weights_init)`; each of these was an AttributeError or a
+    TypeError."""
+    torch = import_torch()
+    ours = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Sequential(nn.Linear(3, 1)))
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Sequential(torch.nn.Linear(3, 1)))
+    seen_ours, seen_theirs = [], []
+    assert ours.apply(lambda m: seen_ours.append(type(m).__name__)) is ours
+    theirs.apply(lambda m: seen_theirs.append(type(m).__name__))
+    assert seen_ours == seen_theirs
+    ours.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)
+    assert all(not m.bias.numpy().any() for m in ours.modules() if isinstance(m, nn.Linear))
+
+    assert ours.requires_grad_(False) is ours and not any(p.requires_grad for p in ours.parameters())
+    ours.requires_grad_()
+    assert all(p.requires_grad for p in ours.parameters())
+
+    opt = optim.Adam(ours.parameters())
+    for zero_grad in (ours.zero_grad, opt.zero_grad):
+        ours(minigan.ones(4, 2)).sum().backward()
+        first = ours[0].weight.grad.numpy().copy()
+        zero_grad(set_to_none=False)
+        assert ours[0].weight.grad.numpy().tolist() == [[0.0, 0.0]] * 3
+        ours(minigan.ones(4, 2)).sum().backward()   # accumulates onto the zeros: the same gradient again
+        numpy.testing.assert_array_equal(ours[0].weight.grad.numpy(), first)
+        zero_grad()
+        assert ours[0].weight.grad is None
+    with pytest.raises(TypeError, match="set_to_none must be True or False, got None"):
+        opt.zero_grad(None)
+
+
+def test_loss_modules_match_torch_and_name_a_bad_reduction():
+    torch = import_torch()
+    rng = numpy.random.default_rng(0)
+    logits, targets, labels = rng.standard_normal((5, 3)), rng.random((5, 3)), numpy.array([0, 2, 1, 1, 0])
+    for name, target in (("BCEWithLogitsLoss", targets), ("MSELoss", targets), ("CrossEntropyLoss", labels)):
+        for reduction in ("mean", "sum", "none"):
+            ours = getattr(nn, name)(reduction=reduction)(minigan.tensor(logits), minigan.tensor(target))
+            theirs = getattr(torch.nn, name)(reduction=reduction)(torch.tensor(logits), torch.tensor(target))
+            numpy.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+        assert repr(getattr(nn, name)(reduction="sum")) == f"{name}(reduction='sum')"
+        with pytest.raises(ValueError, match=f"{name}: reduction must be one of .*, got 'avg'"):
+            getattr(nn, name)(reduction="avg")

@@ -229,6 +229,36 @@ class Sigmoid(Module):
         return ops.sigmoid(x)
 
 
+class _Loss(Module):
+    """A loss as a module, as torch.nn's: it keeps its `reduction` ("mean", "sum" or "none") and calls its op."""
+    loss = None
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        if reduction not in ops.losses.REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {ops.losses.REDUCTIONS}, "
+                             f"got {reduction!r}")
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        return type(self).loss(input, target, reduction=self.reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+
+class BCEWithLogitsLoss(_Loss):
+    loss = staticmethod(ops.binary_cross_entropy_with_logits)
+
+
+class CrossEntropyLoss(_Loss):
+    loss = staticmethod(ops.cross_entropy)
+
+
+class MSELoss(_Loss):
+    loss = staticmethod(ops.mse_loss)
+
+
 class Flatten(Module):
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()

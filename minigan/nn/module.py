@@ -104,9 +104,23 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (None), or with set_to_none=False make it zeros, as torch."""
+        zero_grads(self.parameters(), set_to_none)
+
+    def requires_grad_(self, requires_grad=True):
+        """Switch gradients of every parameter on or off, as torch (gan.training.frozen does it for a block)."""
         for p in self.parameters():
-            p.grad = None
+            p.requires_grad = requires_grad
+        return self
+
+    def apply(self, fn):
+        """Call fn on every submodule, then on this one, as torch (`G.apply(weights_init)` in PyTorch's DCGAN
+        example; minigan's own is gan.models.dcgan_init_)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -226,3 +240,14 @@ class Sequential(ModuleList):
         for m in self._modules.values():
             x = m(x)
         return x
+
+
+def zero_grads(params, set_to_none=True):
+    """Each tensor's gradient forgotten (None), or made zeros with set_to_none=False, as torch's zero_grad."""
+    if type(set_to_none) is not bool:
+        raise TypeError(f"zero_grad: set_to_none must be True or False, got {set_to_none!r}")
+    for p in params:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        else:
+            p.grad = Tensor(backend.get_array_module(p.grad.data).zeros_like(p.grad.data))

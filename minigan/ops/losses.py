@@ -8,7 +8,7 @@ from minigan.ops.elementwise import softplus
 from minigan.ops.reductions import log_softmax, mean, sum
 from minigan.ops.shapes import getitem
 
-_REDUCTIONS = ("mean", "sum", "none")
+REDUCTIONS = ("mean", "sum", "none")
 
 
 def _reduce(loss, reduction, name):
@@ -18,7 +18,7 @@ def _reduce(loss, reduction, name):
         return sum(loss)
     if reduction == "none":
         return loss
-    raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
 def _same_shape(input, target, name):

@@ -9,7 +9,7 @@ from minigan import backend
 from minigan.backend import is_number
 from minigan.autograd.tensor import Tensor
 from minigan.messages import shown
-from minigan.nn.module import Parameter
+from minigan.nn.module import Parameter, zero_grads
 
 
 def check_number(optimizer, name, value):
@@ -47,9 +47,9 @@ class Optimizer:
         self.state = [{} for _ in self.params]  # per parameter: named arrays (momentum buffers, moments)
         self.steps = 0
 
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (None), or with set_to_none=False make it zeros, as torch."""
+        zero_grads(self.params, set_to_none)
 
     def step(self):
         self.steps += 1
