@@ -119,7 +119,7 @@ def add_generator_choice(parser):
 
 
 def download(args):
-    folder = args.dest or data.sources.cache_dir("mnist")
+    folder = data.sources.download_folder(args.dest)
     new = flags.make_folder(folder, "--dest" if args.dest else "the cache folder")
     try:
         data.download_mnist(folder)

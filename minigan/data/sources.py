@@ -50,6 +50,11 @@ def cache_dir(dataset):
     return os.path.join(os.path.expanduser("~"), ".cache", "minigan", dataset)
 
 
+def download_folder(dest=None):
+    """Where download_mnist puts MNIST: `dest`, or the cache folder that search_path reads."""
+    return dest or cache_dir("mnist")
+
+
 def search_path(dataset, data_dir=None):
     """The folders searched for `dataset`'s IDX files, in order."""
     folders = [data_dir, os.environ.get("MINIGAN_DATA"), cache_dir(dataset)]
@@ -120,7 +125,7 @@ def load(dataset="mnist", data_dir=None, split="train", embedded_ok=True):
 def download_mnist(dest=None, mirrors=MNIST_MIRRORS, opener=urllib.request.urlopen):
     """Fetch the four MNIST files into `dest` (the cache folder by default), checking each one's size and
     SHA-256; a file that does not match is not kept, and the next mirror is tried."""
-    dest = dest or cache_dir("mnist")
+    dest = download_folder(dest)
     os.makedirs(dest, exist_ok=True)
     for name, (size, digest) in MNIST_FILES.items():
         target = os.path.join(dest, name)
