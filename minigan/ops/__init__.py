@@ -20,12 +20,12 @@ from minigan.ops.shapes import (
     cat, clone, concatenate, flatten, getitem, permute, reshape, squeeze, stack, to, to_device, transpose, unsqueeze)
 
 __all__ = [
-    "abs_", "add", "amax", "amin", "argmax", "argmin", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip", "clone", "concatenate",
-    "conv2d", "conv2d_weight", "conv_transpose2d", "batch_norm", "avg_pool2d", "max_pool2d",
-    "cross_entropy", "div", "dropout", "exp", "flatten", "getitem", "layer_norm", "layer_norm_grad", "leaky_relu", "linear", "log",
-    "log_softmax",
-    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "permute", "pow",
-    "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh",
+    "abs_", "add", "amax", "amin", "argmax", "argmin", "avg_pool2d", "batch_norm",
+    "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip", "clone", "concatenate", "conv2d",
+    "conv2d_weight", "conv_transpose2d", "cross_entropy", "div", "dropout", "exp", "flatten", "getitem",
+    "layer_norm", "layer_norm_grad", "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "matmul", "max",
+    "max_pool2d", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "permute", "pow", "relu",
+    "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh",
     "to_device", "to_dtype", "transpose", "unsqueeze", "var", "where",
 ]
 
@@ -37,7 +37,7 @@ def _comparison(name, symbol):
     def compare(self, other):
         if isinstance(other, Tensor):
             other = other.data
-        elif not isinstance(other, (numbers.Number, numpy.ndarray)) and get_array_module(other) is numpy:
+        elif not isinstance(other, (numbers.Number, numpy.generic, numpy.ndarray)) and get_array_module(other) is numpy:
             return NotImplemented
         xp = get_array_module(self.data)
         try:
