@@ -1,6 +1,6 @@
 """Checkpoints: one .npz file of named arrays plus JSON metadata, written atomically, read without pickle.
 
-    save(path, state)   state: nested dicts and lists whose leaves are arrays, Tensors, or JSON values
+    save(state, path)   state: nested dicts and lists whose leaves are arrays, Tensors, or JSON values
     load(path)          the same nested structure back, arrays as NumPy arrays
 
 Arrays are stored as members named by their order ("a0", "a1", ...); everything else goes into one JSON
@@ -78,12 +78,12 @@ def _join(skeleton, arrays, path):
     return skeleton
 
 
-def save(path, state):
-    """Write `state` to `path` atomically (see the module docstring)."""
+def save(state, path):
+    """Write `state` to `path` atomically (see the module docstring); the arguments in torch.save's order."""
+    if isinstance(state, (str, bytes, os.PathLike)) and isinstance(path, (dict, list)):
+        raise TypeError("save(state, path) takes the state first, as torch.save does; it was given a path first")
     if not isinstance(path, (str, bytes, os.PathLike)):
-        order = " (torch.save takes the object first; minigan.save the path)" if isinstance(
-            state, (str, bytes, os.PathLike)) else ""
-        raise TypeError(f"save(path, state): path must be a file name, got {type(path).__name__}{order}")
+        raise TypeError(f"save(state, path): path must be a file name, got {type(path).__name__}")
     arrays = {}
     skeleton = _split(state, "", arrays)
     meta = json.dumps({"format": FORMAT, "state": skeleton}).encode("utf-8")

@@ -76,8 +76,8 @@ def main():
         print(f"epoch {epoch + 1}: held-out accuracy {accuracy(model, images[held], labels[held]):.4f} "
               f"({time.time() - start:.0f} s)")
     final = accuracy(model, images[held], labels[held])
-    checkpoint.save(args.out, {"model": model.state_dict(), "held_out_accuracy": float(final),
-                               "seed": args.seed, "epochs": args.epochs})
+    checkpoint.save({"model": model.state_dict(), "held_out_accuracy": float(final),
+                     "seed": args.seed, "epochs": args.epochs}, args.out)
     print(f"wrote {args.out}: held-out accuracy {final:.4f} on {len(held)} digits")
 
 

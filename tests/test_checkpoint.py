@@ -25,7 +25,7 @@ def test_round_trip_of_models_optimizers_and_metadata(tmp_path):
     path = tmp_path / "run" / "ck.npz"
     state = {"model": model.state_dict(), "opt": opt.state_dict(), "step": 7,
              "rng": minigan.get_rng_state(), "config": {"arch": "dcgan", "lr": 0.01, "sizes": [1, 2]}}
-    checkpoint.save(path, state)
+    checkpoint.save(state, path)
     loaded = checkpoint.load(path)
     assert loaded["step"] == 7 and loaded["config"] == state["config"] and loaded["rng"] == state["rng"]
     for k, v in model.state_dict().items():
@@ -57,7 +57,7 @@ def test_a_pickled_payload_is_refused_and_never_runs(tmp_path):
 def _good_checkpoint(tmp_path):
     model = nn.Linear(4, 3)
     path = tmp_path / "good.npz"
-    checkpoint.save(path, {"model": model.state_dict(), "step": 1})
+    checkpoint.save({"model": model.state_dict(), "step": 1}, path)
     return path, model
 
 
@@ -98,7 +98,7 @@ def test_a_mismatched_model_or_missing_entry_changes_nothing(tmp_path):
 
 def test_saving_refuses_what_it_cannot_store_without_pickle(tmp_path):
     with pytest.raises(TypeError, match="'bad' holds a set"):
-        checkpoint.save(tmp_path / "x.npz", {"bad": {1, 2}})
+        checkpoint.save({"bad": {1, 2}}, tmp_path / "x.npz")
     assert not (tmp_path / "x.npz").exists()
 
 
@@ -110,13 +110,13 @@ def _save_forever(path):
         k += 1
         for a in arrays.values():
             a.fill(k)
-        checkpoint.save(path, {"arrays": arrays, "version": k})
+        checkpoint.save({"arrays": arrays, "version": k}, path)
 
 
 def test_a_process_killed_at_random_moments_always_leaves_a_whole_checkpoint(tmp_path):
     path = tmp_path / "ck.npz"
-    checkpoint.save(path, {"arrays": {f"w{i}": numpy.zeros(20_000, dtype=numpy.float32) for i in range(8)},
-                           "version": 0})
+    checkpoint.save({"arrays": {f"w{i}": numpy.zeros(20_000, dtype=numpy.float32) for i in range(8)},
+                     "version": 0}, path)
     context = multiprocessing.get_context("fork")
     chooser = random.Random(1234)
     last = 0
@@ -133,17 +133,17 @@ def test_a_process_killed_at_random_moments_always_leaves_a_whole_checkpoint(tmp
     assert last > 0  # the children did get to write
     leftovers = [p for p in os.listdir(tmp_path) if p != "ck.npz"]
     assert len(leftovers) <= 1 and all(p.startswith(".tmp-ck.npz-") for p in leftovers)  # the last kill's, if any
-    checkpoint.save(path, {"version": -1})
+    checkpoint.save({"version": -1}, path)
     assert os.listdir(tmp_path) == ["ck.npz"]   # the next save removes what a killed one left
 
 
 def test_a_symbolic_link_is_written_through_not_replaced(tmp_path):
     (tmp_path / "runs").mkdir()
     target = tmp_path / "runs" / "real.npz"
-    checkpoint.save(target, {"version": 1})
+    checkpoint.save({"version": 1}, target)
     link = tmp_path / "checkpoint.npz"
     link.symlink_to(target)
-    checkpoint.save(link, {"version": 2})
+    checkpoint.save({"version": 2}, link)
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert checkpoint.load(target)["version"] == 2 and checkpoint.load(link)["version"] == 2
 
@@ -158,7 +158,7 @@ def test_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
 
 def _bomb(path, inflated):
     """A checkpoint with valid metadata and one more member: `inflated` bytes of zeros, deflated to little."""
-    checkpoint.save(path, {"w": numpy.zeros(4, dtype=numpy.float32)})
+    checkpoint.save({"w": numpy.zeros(4, dtype=numpy.float32)}, path)
     chunk = bytes(64 << 20)
     with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         with archive.open("extra.npy", "w", force_zip64=True) as member:
@@ -184,14 +184,14 @@ def test_a_small_file_that_would_inflate_to_gigabytes_is_refused_under_a_memory_
 def test_keys_round_trip_whatever_their_names_or_are_refused_at_save(tmp_path):
     state = {"a": numpy.arange(3), "a.npy": numpy.arange(4), "a.npy.npy": 5, "": {"ü b": numpy.ones(2)},
              "meta.json": "text", "list": [numpy.zeros(1), {"x.npy": numpy.full(2, 7.0)}]}
-    checkpoint.save(tmp_path / "k.npz", state)
+    checkpoint.save(state, tmp_path / "k.npz")
     back = checkpoint.load(tmp_path / "k.npz")
     assert back.keys() == state.keys()
     assert back["a"].tolist() == [0, 1, 2] and back["a.npy"].tolist() == [0, 1, 2, 3] and back["a.npy.npy"] == 5
     assert back[""]["ü b"].tolist() == [1.0, 1.0] and back["list"][1]["x.npy"].tolist() == [7.0, 7.0]
     for bad in ("__array__", "__meta__.json", "a/b", 3):
         with pytest.raises(TypeError, match="must be a string without '/', not starting with '__'"):
-            checkpoint.save(tmp_path / "bad.npz", {"outer": {bad: numpy.zeros(1)}})
+            checkpoint.save({"outer": {bad: numpy.zeros(1)}}, tmp_path / "bad.npz")
 
 
 def test_metadata_nested_past_reason_is_refused_in_one_line(tmp_path):
@@ -204,8 +204,14 @@ def test_metadata_nested_past_reason_is_refused_in_one_line(tmp_path):
         checkpoint.load(path)
 
 
-def test_save_with_torchs_argument_order_says_which_comes_first(tmp_path):
+def test_save_takes_torchs_argument_order_and_the_other_one_is_named(tmp_path):
+    """minigan.save(path, state) was the order; torch.save(obj, f) is the design's, and the old call says so."""
     state = nn.Linear(2, 3).state_dict()
-    with pytest.raises(TypeError, match=r"file name, got OrderedDict \(torch.save takes the object first"):
-        minigan.save(state, tmp_path / "weights.npz")
-    assert not list(tmp_path.iterdir())
+    minigan.save(state, tmp_path / "weights.npz")
+    assert set(minigan.load(tmp_path / "weights.npz")) == {"weight", "bias"}
+    for path in (tmp_path / "other.npz", str(tmp_path / "other.npz")):
+        with pytest.raises(TypeError, match=r"save\(state, path\) takes the state first, as torch.save"):
+            minigan.save(path, state)
+    with pytest.raises(TypeError, match="path must be a file name, got int"):
+        minigan.save(state, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["weights.npz"]

@@ -449,13 +449,13 @@ def test_a_checkpoint_holding_nan_is_refused_by_sample_and_resume(example, tmp_p
     assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
     state = checkpoint.load(tmp_path / "checkpoint.npz")
     state["G"]["main.1.running_var"][0] = -1.0
-    checkpoint.save(tmp_path / "negative.npz", state)
+    checkpoint.save(state, tmp_path / "negative.npz")
     result = run_cli("-m", "minigan", "sample", "--checkpoint", str(tmp_path / "negative.npz"))
     assert result.returncode == 1 and "G's 'main.1.running_var' holds a negative variance" in result.stderr
     state["G"]["main.1.running_var"][0] = 1.0
     state["G"]["main.0.weight"][0, 0, 0, 0] = numpy.nan
     bad = str(tmp_path / "bad.npz")
-    checkpoint.save(bad, state)
+    checkpoint.save(state, bad)
     result = run_cli("-m", "minigan", "sample", "--checkpoint", bad, "--out", str(tmp_path / "g.png"))
     assert result.returncode == 1 and "G's 'main.0.weight' holds inf or nan" in result.stderr
     assert not (tmp_path / "g.png").exists()
@@ -469,7 +469,7 @@ def test_scores_are_refused_for_images_that_are_not_digits(example, tmp_path):
     assert example.main(SMALL + ["--steps", "1", "--out", str(tmp_path)]) == 0
     state = checkpoint.load(tmp_path / "checkpoint.npz")
     state["config"]["training"]["dataset"] = "fashion"
-    checkpoint.save(tmp_path / "fashion.npz", state)
+    checkpoint.save(state, tmp_path / "fashion.npz")
     result = run_cli("-m", "minigan", "eval", "--checkpoint", str(tmp_path / "fashion.npz"))
     assert result.returncode == 1 and "trained on 'fashion' images" in result.stderr
 
@@ -682,7 +682,7 @@ def test_a_resume_refuses_a_checkpoints_length_or_output_setting_that_no_flag_co
     assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
     state = checkpoint.load(tmp_path / "checkpoint.npz")
     state["config"]["training"][name] = value
-    checkpoint.save(tmp_path / "edited.npz", state)
+    checkpoint.save(state, tmp_path / "edited.npz")
     with pytest.raises(SystemExit, match=f"^error: .*edited.npz: the run's setting {message}"):
         example.main(["--out", str(tmp_path / "resumed"), "--resume", str(tmp_path / "edited.npz")])
 
@@ -695,7 +695,7 @@ def test_a_run_trained_on_a_gpu_resumed_where_there_is_none_says_how_to_go_on(ex
     assert example.main(SMALL + ["--steps", "2", "--out", str(tmp_path)]) == 0
     state = checkpoint.load(tmp_path / "checkpoint.npz")
     state["config"]["training"]["device"] = "cuda"
-    checkpoint.save(tmp_path / "on_gpu.npz", state)
+    checkpoint.save(state, tmp_path / "on_gpu.npz")
     resumed = ["--out", str(tmp_path / "resumed"), "--resume", str(tmp_path / "on_gpu.npz"), "--steps", "3"]
     with pytest.raises(SystemExit, match="CuPy.* The run was trained on cuda: add --device cpu to continue it here.$"):
         example.main(resumed)

@@ -80,7 +80,7 @@ def test_a_checkpoint_of_an_earlier_version_still_resumes_and_samples(example, t
         del state["config"][name]
     for name in ("d_norm", "spectral_norm", "optimizer", "beta2", "gp", "r1", "clip"):
         del state["config"]["training"][name]
-    checkpoint.save(path, state)
+    checkpoint.save(state, path)
     assert example.main(["--steps", "4", "--out", str(tmp_path), "--resume", str(path), "--no-final-score"]) == 0
     assert checkpoint.load(path)["step"] == 4
     G, config, _ = gan.load_generator(str(path))

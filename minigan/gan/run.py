@@ -33,7 +33,7 @@ def run_state(G, D, opt_G, opt_D, step, batches, config, averaged=None):
 
 
 def save_run(path, G, D, opt_G, opt_D, step, batches, config, averaged=None):
-    checkpoint.save(path, run_state(G, D, opt_G, opt_D, step, batches, config, averaged))
+    checkpoint.save(run_state(G, D, opt_G, opt_D, step, batches, config, averaged), path)
 
 
 def _refuse_non_finite(path, state, *players):
