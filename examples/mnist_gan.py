@@ -33,7 +33,7 @@ DEFAULT_EMA = 0.0
 # PyTorch's run of the reference recipe (shared/reference_dcgan.md) after 2,000 steps, scored by minigan's
 # evaluator on 10,000 samples: the mean Frechet distance over seeds 0, 1, 2 on a 2-core CPU
 # (benchmarks/results_quality_cpu.json, written by benchmarks/quality_vs_torch.py --device cpu).
-REFERENCE_FRECHET = 151.5
+REFERENCE_FRECHET = 145.4
 # What defines a run: a resumed run takes these from its checkpoint (a flag may repeat them, not change them).
 # The length (--steps, --epochs), the device and the output settings may change on a resume; left out, they too
 # are the run's own (RESUMED_UNLESS_GIVEN), so a run killed half way finishes as it was started.
