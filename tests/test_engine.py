@@ -251,6 +251,7 @@ def test_max_and_min_along_an_axis_give_values_and_indices_and_argmax_finds_them
                 numpy.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
                 numpy.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
                 _, where = getattr(x, extreme)(dim, keepdim)   # unpacks as torch's does
+                assert where.numpy().tolist() == theirs.indices.tolist()
                 for arg in ("argmax", "argmin"):
                     numpy.testing.assert_array_equal(getattr(x, arg)(dim, keepdim).numpy(),
                                                      getattr(t, arg)(dim, keepdim).numpy())
