@@ -33,6 +33,19 @@ def is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def check_dtype(dtype, name, kinds="biuf"):
+    """numpy.dtype(dtype), if it is one of the kinds minigan computes with (bool, int, float; floats alone for
+    random draws); otherwise refused, naming the function `name`."""
+    try:
+        dtype = numpy.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}: {dtype!r} is not a dtype") from None
+    if dtype.kind not in kinds:
+        wanted = "a float type" if kinds == "f" else "bool, an integer or a float type"
+        raise TypeError(f"{name}: dtype {dtype} is not {wanted}")
+    return dtype
+
+
 # --------------------------------------------------------------------------- devices
 
 def gpu_available():

@@ -1,6 +1,4 @@
 """Creating tensors: zeros, ones, random draws, ranges. float32 unless told otherwise."""
-import numpy
-
 from minigan import backend
 from minigan.autograd.tensor import Tensor
 
@@ -17,37 +15,24 @@ def _shape(shape, name):
     return tuple(int(d) for d in dims)
 
 
-def _dtype(dtype, name, kinds="biuf"):
-    """numpy.dtype(dtype), if it is one of the kinds minigan computes with (bool, int, float; floats alone for
-    random draws)."""
-    try:
-        dtype = numpy.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{name}: {dtype!r} is not a dtype") from None
-    if dtype.kind not in kinds:
-        wanted = "a float type" if kinds == "f" else "bool, an integer or a float type"
-        raise TypeError(f"{name}: dtype {dtype} is not {wanted}")
-    return dtype
-
-
 def zeros(*shape, dtype="float32", device="cpu", requires_grad=False):
-    return _make(backend.array_module_for(device).zeros(_shape(shape, "zeros"), dtype=_dtype(dtype, "zeros")),
+    return _make(backend.array_module_for(device).zeros(_shape(shape, "zeros"), dtype=backend.check_dtype(dtype, "zeros")),
                  requires_grad)
 
 
 def ones(*shape, dtype="float32", device="cpu", requires_grad=False):
-    return _make(backend.array_module_for(device).ones(_shape(shape, "ones"), dtype=_dtype(dtype, "ones")),
+    return _make(backend.array_module_for(device).ones(_shape(shape, "ones"), dtype=backend.check_dtype(dtype, "ones")),
                  requires_grad)
 
 
 def empty(*shape, dtype="float32", device="cpu", requires_grad=False):
-    return _make(backend.array_module_for(device).empty(_shape(shape, "empty"), dtype=_dtype(dtype, "empty")),
+    return _make(backend.array_module_for(device).empty(_shape(shape, "empty"), dtype=backend.check_dtype(dtype, "empty")),
                  requires_grad)
 
 
 def full(shape, fill_value, dtype="float32", device="cpu", requires_grad=False):
     return _make(backend.array_module_for(device).full(_shape((shape,), "full"), fill_value,
-                                                       dtype=_dtype(dtype, "full")), requires_grad)
+                                                       dtype=backend.check_dtype(dtype, "full")), requires_grad)
 
 
 def zeros_like(x, requires_grad=False):
@@ -63,16 +48,16 @@ def arange(start, stop=None, step=1, dtype=None, device="cpu"):
     (as torch: arange(0, 1, 0.5) is [0.0, 0.5], where an integer dtype would make it [0, 0])."""
     if dtype is None:
         dtype = "int64" if all(backend.is_int(v) for v in (start, stop, step) if v is not None) else "float32"
-    return _make(backend.array_module_for(device).arange(start, stop, step, dtype=_dtype(dtype, "arange")), False)
+    return _make(backend.array_module_for(device).arange(start, stop, step, dtype=backend.check_dtype(dtype, "arange")), False)
 
 
 def randn(*shape, dtype="float32", device="cpu", requires_grad=False):
     """Standard normal draws from minigan's seeded generator for `device`."""
     rng = backend.generators.for_device(backend.check_device(device))
-    return _make(rng.standard_normal(_shape(shape, "randn"), dtype=_dtype(dtype, "randn", kinds="f")), requires_grad)
+    return _make(rng.standard_normal(_shape(shape, "randn"), dtype=backend.check_dtype(dtype, "randn", kinds="f")), requires_grad)
 
 
 def rand(*shape, dtype="float32", device="cpu", requires_grad=False):
     """Uniform draws in [0, 1) from minigan's seeded generator for `device`."""
     rng = backend.generators.for_device(backend.check_device(device))
-    return _make(rng.random(_shape(shape, "rand"), dtype=_dtype(dtype, "rand", kinds="f")), requires_grad)
+    return _make(rng.random(_shape(shape, "rand"), dtype=backend.check_dtype(dtype, "rand", kinds="f")), requires_grad)

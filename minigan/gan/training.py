@@ -56,13 +56,11 @@ def grad_norm(module):
 def frozen(module):
     """Inside the block, `module`'s parameters ask for no gradients: a backward through it computes the
     gradients of its input only, not of its weights (which would be computed and thrown away)."""
-    for p in module.parameters():
-        p.requires_grad = False
+    module.requires_grad_(False)
     try:
         yield module
     finally:
-        for p in module.parameters():
-            p.requires_grad = True
+        module.requires_grad_(True)
 
 
 def train_step(G, D, opt_G, opt_D, real_batches, noise, k=1, loss="nonsaturating", label_smoothing=0.0,

@@ -235,9 +235,7 @@ class _Loss(Module):
 
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in ops.losses.REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {ops.losses.REDUCTIONS}, "
-                             f"got {reduction!r}")
+        ops.losses.check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
     def forward(self, input, target):

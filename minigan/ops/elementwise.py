@@ -528,12 +528,7 @@ class Cast(Function):
 def to_dtype(x, dtype):
     """x converted to `dtype` (an explicit cast; minigan never converts silently). A cast to an integer or
     bool dtype leaves the graph, as in torch: such a tensor has no gradient."""
-    try:
-        dtype = numpy.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"to_dtype: {dtype!r} is not a dtype") from None
-    if dtype.kind not in "biuf":
-        raise TypeError(f"to_dtype: minigan computes with float, integer and bool tensors, not {dtype}")
+    dtype = backend.check_dtype(dtype, "to_dtype")
     if x.dtype == dtype:
         return x
     if dtype.kind != "f":

@@ -11,14 +11,18 @@ from minigan.ops.shapes import getitem
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def check_reduction(reduction, name):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
 def _reduce(loss, reduction, name):
+    check_reduction(reduction, name)
     if reduction == "mean":
         return mean(loss)
     if reduction == "sum":
         return sum(loss)
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return loss
 
 
 def _same_shape(input, target, name):
