@@ -259,6 +259,12 @@ def test_max_and_min_along_an_axis_give_values_and_indices_and_argmax_finds_them
             getattr(x, extreme)((0, 1))
     assert x.argmax().item() == t.argmax().item() and x.argmin(keepdim=True).shape == (1, 1, 1)
     assert minigan.tensor(2.0).max(0).indices.item() == 0
+    for name in ("max", "min"):   # the NumPy spellings, as every reduction takes them
+        numpy.testing.assert_array_equal(getattr(x, name)(axis=1, keepdims=True).values.numpy(),
+                                         getattr(t, name)(1, True).values.numpy())
+    for name in ("argmax", "argmin"):
+        numpy.testing.assert_array_equal(getattr(x, name)(axis=1, keepdims=True).numpy(),
+                                         getattr(t, name)(1, True).numpy())
     with pytest.raises(ValueError, match="argmax of an empty tensor"):
         minigan.zeros(0).argmax()
 

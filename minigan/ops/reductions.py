@@ -110,27 +110,27 @@ def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
-def max(x, dim=None, keepdim=False):
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """As torch.max: without `dim`, the largest value (as amax); along one axis `dim`, the pair (values,
     indices) of the largest values and where they are, so that `_, predicted = logits.max(1)` reads as in
     torch. Along an axis the gradient goes to the index returned, the first of equal maxima, as in torch."""
-    return _extreme(x, dim, keepdim, "max")
+    return _extreme(x, *_pick(dim, keepdim, axis, keepdims), "max")
 
 
-def min(x, dim=None, keepdim=False):
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """As torch.min: the smallest value, or along one axis the pair (values, indices) (see max)."""
-    return _extreme(x, dim, keepdim, "min")
+    return _extreme(x, *_pick(dim, keepdim, axis, keepdims), "min")
 
 
-def argmax(x, dim=None, keepdim=False):
+def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Where the largest value is, as torch.argmax: along `dim`, or in the flattened tensor (an int64 tensor,
     outside the graph; the first of equal maxima)."""
-    return _position(x, dim, keepdim, "argmax")
+    return _position(x, *_pick(dim, keepdim, axis, keepdims), "argmax")
 
 
-def argmin(x, dim=None, keepdim=False):
+def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Where the smallest value is, as torch.argmin (see argmax)."""
-    return _position(x, dim, keepdim, "argmin")
+    return _position(x, *_pick(dim, keepdim, axis, keepdims), "argmin")
 
 
 def _position(x, dim, keepdim, name):
