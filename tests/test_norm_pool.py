@@ -221,3 +221,20 @@ def test_rectifiers_cut_over_three_threads_give_the_same_numbers_as_torch(op, to
     for got, uncut, expected in zip(cut, whole, (yt.detach().numpy(), xt.grad.numpy())):
         numpy.testing.assert_array_equal(got, uncut)
         numpy.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("out_layout", ["like x", "every other number"])
+@pytest.mark.parametrize("layout", ["c order", "(c, h, w, n) in memory", "every other column", "reversed", "0-d"])
+def test_the_rectifiers_maximum_gives_numpys_numbers_in_any_layout(layout, out_layout):
+    """kernels.maximum_with lays the number out as a row of x's innermost run in memory (NumPy's vectorized
+    maximum takes two arrays); in every layout it must give numpy.maximum's bits, nan and -0.0 included, and
+    write into `out` itself, not into a copy."""
+    rng = numpy.random.default_rng(0)
+    base = rng.standard_normal((4, 3, 5, 6)).astype(numpy.float32)
+    base.reshape(-1)[:3] = [numpy.nan, -0.0, 0.0]
+    x = {"c order": base, "(c, h, w, n) in memory": base.transpose(1, 2, 3, 0).copy().transpose(3, 0, 1, 2),
+         "every other column": base[..., ::2], "reversed": base[::-1, :, ::-1], "0-d": base[0, 0, 0, 3]}[layout]
+    x = numpy.asarray(x)
+    out = numpy.empty_like(x) if out_layout == "like x" else numpy.empty(x.shape + (2,), x.dtype)[..., 1]
+    kernels.maximum_with(x, 0, out)
+    numpy.testing.assert_array_equal(out.view(numpy.int32), numpy.maximum(x, numpy.float32(0)).view(numpy.int32))

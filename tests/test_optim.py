@@ -4,7 +4,7 @@ import pytest
 
 import minigan
 from minigan import nn, optim
-from tests.support import import_torch
+from tests.support import cut_over_three_threads, import_torch
 
 OPTIONS = [
     ("SGD", dict(lr=0.1)),
@@ -129,3 +129,26 @@ def test_a_loaded_state_is_held_to_the_constructors_rules():
         with pytest.raises(ValueError, match=message):
             opt.load_state_dict(state)
     assert opt.hyper["lr"] == 0.01 and opt.steps == 1   # nothing changed
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_in_blocks_cut_over_three_threads_gives_the_numbers_of_one_pass(amsgrad):
+    """The CPU kernel updates a large weight in cache-sized blocks, cut over the cores: three threads over a
+    weight of three and a bit blocks must give, to the bit, what one pass of the formula over the whole
+    weight gives (each number's update reads no other number)."""
+    from minigan.kernels import cpu
+    rng = numpy.random.default_rng(0)
+    size = 3 * (1 << 16) + 5
+    param, grad, exp_avg = (rng.standard_normal(size).astype(numpy.float32) for _ in range(3))
+    exp_avg_sq, max_sq = (rng.random(size, dtype=numpy.float32) for _ in range(2))
+    hyper = dict(lr=0.01, beta1=0.5, beta2=0.999, eps=1e-8, weight_decay=0.1, bias_correction1=0.75,
+                 sqrt_bias_correction2=0.0447)
+    whole = [a.copy() for a in (param, grad, exp_avg, exp_avg_sq, max_sq)]
+    start = param.copy()
+    cpu._adam_block(*whole[:4], whole[4] if amsgrad else None, **hyper)
+    with cut_over_three_threads():
+        cpu.adam_update(param, grad, exp_avg, exp_avg_sq, max_sq if amsgrad else None, **hyper)
+    for got, expected in zip((param, exp_avg, exp_avg_sq, max_sq), (whole[0], whole[2], whole[3], whole[4])):
+        numpy.testing.assert_array_equal(got, expected)
+    changed = param != start   # every block was updated, the last short one included
+    assert all(changed[i:i + (1 << 16)].mean() > 0.9 for i in range(0, size, 1 << 16))

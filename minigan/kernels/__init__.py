@@ -1,5 +1,5 @@
-"""Kernels: array-in, array-out routines with no autograd: the convolutions' layout work, batch norm's
-per-channel sums of products and the fused Adam update.
+"""Kernels: array-in, array-out routines with no autograd: the convolutions' layout work, the rectifier's
+maximum, batch norm's per-channel sums of products and the fused Adam update.
 
 Each kernel has a NumPy implementation (cpu.py) and a CUDA one (cuda.py); the functions here pick one
 by the array's type, so the ops above call `im2col(...)` and never ask which device they are on.
@@ -27,6 +27,11 @@ def im2col(x, kernel, stride, padding, dilation, pad_value=0, out_size=None):
 def col2im(col, size, stride, padding, dilation):
     """(c, kh, kw, out_h, out_w, n) -> (n, c, h, w): the adjoint of im2col, adding overlapping windows."""
     return _impl(col).col2im(col, size, stride, padding, dilation)
+
+
+def maximum_with(x, value, out):
+    """out = max(x, value) for a number `value` (the ReLU's forward), `out` laid out in memory as x."""
+    return _impl(x).maximum_with(x, value, out)
 
 
 def channel_dot(a, b):

@@ -100,6 +100,10 @@ def col2im(col, size, stride, padding, dilation):
     return image.transpose(3, 0, 1, 2)                                       # (n, c, h, w), a view
 
 
+def maximum_with(x, value, out):
+    cupy.maximum(x, value, out=out)
+
+
 def channel_dot(a, b):
     return _channel_dot(a, b, axis=(0,) + tuple(range(2, a.ndim)))
 

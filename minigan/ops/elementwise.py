@@ -331,7 +331,7 @@ def _rectify(x, slope):
 
     def rectify(at):
         if slope == 0:   # the plain ReLU: one pass
-            xp.maximum(x[at], x.dtype.type(0), out=y[at])
+            kernels.maximum_with(x[at], 0, y[at])
             return
         xp.multiply(x[at], x.dtype.type(slope), out=y[at])
         xp.maximum(x[at], y[at], out=y[at])
