@@ -56,6 +56,19 @@ def evaluator():
     return Evaluator()
 
 
+def test_evaluators_of_the_shipped_classifier_share_one_read_only_view_of_the_real_digits(evaluator):
+    """Embedding the 10,000 real digits takes seconds: a run with --eval-every paid it again for its final score,
+    and every test that scored a run paid it once more. The shipped classifier's view is made once per process,
+    read-only so that no Evaluator can change another's; a classifier of one's own gets a view of its own."""
+    again = Evaluator()
+    assert again.real_features is evaluator.real_features and again.classifier is evaluator.classifier
+    assert not any(a.flags.writeable for a in (again.real_features, again.real_probabilities, *again.halves))
+    own = Evaluator(load_classifier())
+    assert own.real_features is not evaluator.real_features
+    numpy.testing.assert_array_equal(own.real_features, evaluator.real_features)
+    assert own.threshold == evaluator.threshold
+
+
 def test_the_shipped_classifier_reaches_98_percent_on_held_out_digits():
     images, labels = data.load_embedded()
     _, held = held_out_split(len(images))

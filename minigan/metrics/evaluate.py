@@ -5,6 +5,7 @@ generated and 5,000 real digits (two such pairs, averaged), and its floor betwee
 10,000 real digits (5,000 against 5,000). The near-duplicate threshold is 1/4 of the median nearest-
 neighbour distance among the real digits' features (reported with the scores).
 """
+import functools
 from dataclasses import asdict, dataclass, field
 
 import numpy
@@ -41,17 +42,34 @@ class Scores:
         return asdict(self)
 
 
+def _real_digits(classifier):
+    """What `classifier` makes of the embedded real digits: their features and class probabilities, the two
+    disjoint halves the Frechet distance compares against (their Gaussians), and the near-duplicate threshold.
+    The arrays are made read-only: the shipped classifier's are shared by every Evaluator of the process."""
+    images, _ = load_embedded()
+    features, probabilities = embed(classifier, images)
+    order = numpy.random.default_rng(0).permutation(len(images))
+    halves = order[:len(images) // 2], order[len(images) // 2:]
+    gaussians = [gaussian(features[h]) for h in halves]
+    for array in (features, probabilities, *halves, *sum(gaussians, ())):
+        array.flags.writeable = False
+    return features, probabilities, halves, gaussians, 0.25 * numpy.median(nearest_neighbour_distances(features))
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped():
+    """The shipped classifier and its view of the real digits, made once per process: embedding the 10,000 digits
+    takes seconds (about 5 on a 2-core machine), which every score after the first would pay again."""
+    classifier = load_classifier()
+    return classifier, _real_digits(classifier)
+
+
 class Evaluator:
     """Holds the classifier and the real digits' features; scores any set of 28x28 digits."""
 
     def __init__(self, classifier=None):
-        self.classifier = classifier or load_classifier()
-        images, _ = load_embedded()
-        self.real_features, self.real_probabilities = embed(self.classifier, images)
-        halves = numpy.random.default_rng(0).permutation(len(images))
-        self.halves = halves[:len(images) // 2], halves[len(images) // 2:]
-        self.real_halves = [gaussian(self.real_features[h]) for h in self.halves]
-        self.threshold = 0.25 * numpy.median(nearest_neighbour_distances(self.real_features))
+        self.classifier, real = _shipped() if classifier is None else (classifier, _real_digits(classifier))
+        self.real_features, self.real_probabilities, self.halves, self.real_halves, self.threshold = real
         self._floor = None
 
     def _frechet(self, features):
