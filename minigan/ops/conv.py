@@ -102,9 +102,12 @@ class Conv2d(Function):
 
     def backward(self, gy):
         x, W = self.inputs[:2]
-        # gW first: it uses the kept columns, which are then let go before gx makes columns of its own
+        # gW first: it uses the kept columns, which are then let go before gx makes columns of its own. A walk that
+        # records a graph (create_graph) and wants no gW, as a penalty's grad() for the input alone, leaves them to
+        # the graph's next walk, which will want it.
         gW = Conv2dWeight(self.geo, W.shape[2:], self.columns)(x, gy) if self.needs_grad(1) else None
-        self.columns = None
+        if gW is not None or not is_grad_enabled():
+            self.columns = None
         gx = ConvTranspose2d(self.geo, x.shape[2:])(gy, W) if self.needs_grad(0) else None
         if len(self.inputs) == 2:
             return gx, gW
