@@ -104,7 +104,7 @@ class Conv2d(Function):
         x, W = self.inputs[:2]
         # gW first: it uses the kept columns, which are then let go before gx makes columns of its own. A walk that
         # records a graph (create_graph) and wants no gW, as a penalty's grad() for the input alone, leaves them to
-        # the graph's next walk, which will want it.
+        # the graph's next walk, the penalty's backward, which makes gW.
         gW = Conv2dWeight(self.geo, W.shape[2:], self.columns)(x, gy) if self.needs_grad(1) else None
         if gW is not None or not is_grad_enabled():
             self.columns = None
