@@ -19,7 +19,7 @@ import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import matmul_peak, parse, race  # noqa: E402
+from common import blas_kernels, matmul_peak, parse, race  # noqa: E402
 
 # name, transposed?, c_in, c_out, kernel, stride, padding, input size
 LAYERS = [
@@ -84,7 +84,7 @@ def main():
         torch = None
         print("PyTorch is not installed: timing minigan alone")
     peak = matmul_peak()
-    print(f"B = {args.batch_size}, {os.cpu_count()} cores, NumPy float32 matmul peak {peak:.0f} GFLOP/s")
+    print(f"B = {args.batch_size}, {os.cpu_count()} cores, NumPy float32 matmul peak {peak:.0f} GFLOP/s ({blas_kernels()})")
     print(f"{'layer (forward + backward)':34s} {'minigan ms':>10} {'pytorch ms':>10} {'ratio':>6} {'GFLOP':>6} "
           f"{'minigan GF/s':>12} {'% peak':>7}")
     totals = {"minigan": 0.0, "pytorch": 0.0, "gflop": 0.0}

@@ -23,7 +23,7 @@ import numpy
 from minigan import data, gan, optim
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import parse, products_share, race  # noqa: E402
+from common import blas_kernels, parse, products_share, race  # noqa: E402
 
 LAMBDA = 10.0
 
@@ -96,7 +96,8 @@ def main():
     race(contestants, args.repeats, times=times)
     spread = {name: (1000 * statistics.median(ts), *(1000 * q for q in statistics.quantiles(ts, n=10)[::8]))
               for name, ts in times.items()}
-    print(f"WGAN-GP critic step, B = {args.batch_size}, critic with {args.d_norm} norm, {os.cpu_count()} cores")
+    print(f"WGAN-GP critic step, B = {args.batch_size}, critic with {args.d_norm} norm, {os.cpu_count()} cores, "
+          f"{blas_kernels()}")
     for name, (median, lo, hi) in spread.items():
         print(f"  {name:8s} {median:7.1f} ms  (p10-p90 {lo:.1f}-{hi:.1f})")
     if "pytorch" in spread:

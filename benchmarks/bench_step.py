@@ -25,7 +25,7 @@ from minigan import data, files, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
-from common import matmul_peak, minigan_reference, parse, pictures, products_share, race  # noqa: E402
+from common import blas_kernels, matmul_peak, minigan_reference, parse, pictures, products_share, race  # noqa: E402
 
 # --------------------------------------------------------------------------- the two contestants
 
@@ -141,7 +141,7 @@ def main():
     peak = matmul_peak() if args.device == "cpu" else None
     results = []
     print(f"device {args.device}, {os.cpu_count()} cores, images {args.image_size} x {args.image_size} x {args.channels}"
-          + (f", NumPy float32 matmul peak {peak:.0f} GFLOP/s" if peak else ""))
+          + (f", NumPy float32 matmul peak {peak:.0f} GFLOP/s ({blas_kernels()})" if peak else ""))
     print(f"{'B':>5} {'minigan ms (p10-p90)':>21} {'pytorch ms (p10-p90)':>21} {'ratio':>6} {'GFLOP/step':>11} "
           f"{'minigan GF/s':>13} {'% peak':>7} {'pytorch % peak':>15} {'mem MiB m/p':>12}")
     for b in args.batch_sizes:

@@ -14,7 +14,7 @@ import sys
 from minigan import machine
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import minigan_reference, parse, race  # noqa: E402
+from common import blas_kernels, minigan_reference, parse, race  # noqa: E402
 
 def step_fn(batch_size, threads):
     _, train_step = minigan_reference(batch_size, "cpu", seed=0)
@@ -34,7 +34,7 @@ def main():
     cores = machine.num_threads()
     if cores < 2:
         sys.exit("one core available: there is nothing to split over")
-    print(f"{cores} threads, OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}")
+    print(f"{cores} threads, OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}, {blas_kernels()}")
     print(f"{'B':>5} {'1 thread ms':>12} {f'{cores} threads ms':>14} {'ratio':>6}")
     for b in args.batch_sizes:
         ms = {name: s * 1000 for name, s in race({"one": step_fn(b, 1), "all": step_fn(b, cores)},

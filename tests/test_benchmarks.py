@@ -35,6 +35,22 @@ def test_pytorchs_players_of_other_sizes_are_twins_of_minigans(size, channels):
     assert tuple(images.shape) == (2, channels, size, size) and tuple(tD(images).shape) == (2, 1, 1, 1)
 
 
+def test_the_benchmarks_name_the_blas_kernels_numpy_runs_and_whether_the_environment_chose_them(monkeypatch):
+    """The header of each CPU benchmark names the kernels the loaded BLAS runs (what sets a machine's matmul
+    speed), and says when OPENBLAS_CORETYPE named them rather than the library's own choice."""
+    from threadpoolctl import threadpool_info
+    import common
+    blas = next(pool for pool in threadpool_info() if pool["user_api"] == "blas")
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    plain = common.blas_kernels()
+    assert f"{blas['version']}, {blas['architecture']} kernels" in plain and "OPENBLAS_CORETYPE" not in plain
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    if blas["internal_api"] == "openblas":
+        assert common.blas_kernels() == plain + " (named by OPENBLAS_CORETYPE=Haswell in the environment)"
+    else:
+        assert common.blas_kernels() == plain
+
+
 def test_the_products_share_clocks_the_products_and_puts_the_function_back():
     """The benchmarks' division of a step: the time in matrix products is part of the step's, not zero when the
     step makes products and zero when it makes none; the product function is restored afterwards."""
