@@ -2,6 +2,7 @@
 
     python benchmarks/bench_penalty.py                   # B = 64, the critic with layer norm (--loss wgan-gp)
     python benchmarks/bench_penalty.py --d-norm none
+    python benchmarks/bench_penalty.py --products      # each kind of matrix product, in the step and alone
 
 A step (Gulrajani et al. 2017, Algorithm 1, lines 4-9): the critic reads a real and a fake batch; the
 penalty mixes them per sample, reads the mix, and takes the critic's gradient with respect to it with a graph
@@ -23,7 +24,7 @@ import numpy
 from minigan import data, gan, optim
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import blas_kernels, parse, products_share, race  # noqa: E402
+from common import blas_kernels, parse, print_products, products_by_shape, products_share, race  # noqa: E402
 
 LAMBDA = 10.0
 
@@ -83,6 +84,9 @@ def main():
     p.add_argument("--d-norm", choices=("layer", "none"), default="layer",
                    help="the critic's normalization (default layer, the main job's choice for wgan-gp)")
     p.add_argument("--repeats", type=int, default=30, help="timed steps of each (median reported; default 30)")
+    p.add_argument("--products", action="store_true",
+                   help="also list minigan's matrix products by shape: their time in the step, and their speed "
+                        "there and alone")
     args = parse(p, counts=("batch_size", "repeats"), batch=("batch_size",))
     D, ours = minigan_step_fn(args.batch_size, args.d_norm)
     contestants = {"minigan": ours}
@@ -105,6 +109,8 @@ def main():
     total, products = products_share(ours)
     print(f"  minigan's step {total:.1f} ms, of which matrix products {products:.1f} ms and everything else "
           f"{total - products:.1f} ms")
+    if args.products:
+        print_products(products_by_shape(ours))
 
 
 if __name__ == "__main__":

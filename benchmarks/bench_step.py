@@ -3,6 +3,7 @@
     python benchmarks/bench_step.py                       # CPU, B = 64 and 128
     python benchmarks/bench_step.py --device cuda --batch-sizes 64 512
     python benchmarks/bench_step.py --image-size 64 --channels 3 --batch-sizes 64   # the 64-pixel colour players
+    python benchmarks/bench_step.py --batch-sizes 64 --no-memory --products        # which products are slow
 
 A step: G makes a fake batch; D is updated on a real batch and the fake batch (each through D on its own);
 G is updated through D on the same fake batch, with D's parameters frozen for that pass (both frameworks
@@ -11,7 +12,8 @@ that a slower or busier moment of the machine costs both alike. Prints the media
 minigan / PyTorch (below 1: minigan is faster) with the spread of each library's step times in the run
 (their 10th to 90th percentile), the GFLOP/s of the step's matrix work against NumPy's own float32 matmul
 peak measured in the same run, the peak resident memory of a process training each, and, on the CPU, how
-minigan's step divides between its matrix products and everything else.
+minigan's step divides between its matrix products and everything else; with --products, each kind of
+product by shape, with its speed in the step and alone.
 """
 import argparse
 import json
@@ -25,7 +27,8 @@ from minigan import data, files, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_reference  # noqa: E402
-from common import blas_kernels, matmul_peak, minigan_reference, parse, pictures, products_share, race  # noqa: E402
+from common import (blas_kernels, matmul_peak, minigan_reference, parse, pictures, print_products,  # noqa: E402
+                    products_by_shape, products_share, race)
 
 # --------------------------------------------------------------------------- the two contestants
 
@@ -127,9 +130,14 @@ def main():
                    help="28 (default): the reference recipe on the digits; 32 or 64: the DCGAN players of that "
                         "size (Radford et al.'s layout), on random pictures")
     p.add_argument("--channels", type=int, choices=(1, 3), default=1, help="1 (default) or 3 (colour)")
+    p.add_argument("--products", action="store_true",
+                   help="on the CPU, also list minigan's matrix products by shape: their time in the step, and "
+                        "their speed there and alone")
     p.add_argument("--json", help="also write the results to this file")
     args = parse(p, counts=("batch_sizes", "repeats"), batch=("batch_sizes",),
-                 images=lambda args: len(pictures(args.image_size, args.channels)[0]))
+                 images=lambda args: len(pictures(args.image_size, args.channels)[0]),
+                 conflict=lambda args: "--products lists the CPU's matrix products; leave it out with --device cuda"
+                 if args.products and args.device != "cpu" else None)
     shape = (args.image_size, args.channels)
     try:
         import torch
@@ -172,6 +180,9 @@ def main():
             print(f"B = {b}: minigan's step {total:.1f} ms, of which matrix products {products:.1f} ms "
                   f"({step_gflop(b, *shape) / products * 1000:.0f} GFLOP/s) and everything else "
                   f"{total - products:.1f} ms")
+            if args.products:
+                row["products"] = products_by_shape(minigan_step_fn(b, "cpu", 0, *shape))
+                print_products(row["products"])
     if args.json:
         with files.atomic_write(args.json, "w") as f:
             json.dump({"device": args.device, "image_size": args.image_size, "channels": args.channels,

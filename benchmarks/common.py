@@ -1,5 +1,5 @@
 """Shared by the benchmarks: NumPy's matmul peak and BLAS kernels, timing contestants in alternating blocks,
-and the reference recipe built in minigan."""
+the reference recipe built in minigan, and a step's matrix products by shape."""
 import os
 import statistics
 import time
@@ -10,12 +10,12 @@ import minigan
 from minigan import data, flags, gan, optim
 
 
-def parse(parser, counts, batch=(), images=lambda args: 10_000, seeds=()):
+def parse(parser, counts, batch=(), images=lambda args: 10_000, seeds=(), conflict=lambda args: None):
     """The parsed flags, or the parser's one-line error for a count below 1 (`counts`), a negative seed, a
-    batch size (the flags `batch`) above the images(args) a benchmark draws its batches from, or a --device
-    this machine does not have: tracebacks, before."""
+    batch size (the flags `batch`) above the images(args) a benchmark draws its batches from, flags that
+    conflict(args) names as not going together, or a --device this machine does not have: tracebacks, before."""
     args = parser.parse_args()
-    problem = flags.out_of_range(args, counts=counts, seeds=seeds)
+    problem = flags.out_of_range(args, counts=counts, seeds=seeds) or conflict(args)
     if problem:
         parser.error(problem)
     try:
@@ -106,6 +106,77 @@ def products_share(step, steps=20):
     finally:
         conv._matmul = product
     return 1000 * total / steps, 1000 * in_products[0] / steps
+
+
+def _layout(a):
+    """How a product's operand (g, m, k) lies in memory, one matrix of it: C (rows contiguous), F (columns
+    contiguous) or 'strided' (neither: a broadcast gradient, whose zero strides _matmul writes out first)."""
+    m = a[0]
+    return "C" if m.flags.c_contiguous else "F" if m.flags.f_contiguous else "strided"
+
+
+def _like(a, rng):
+    """Random numbers of a's dtype in an array of a's shape and strides (zero strides included)."""
+    extent = 1 + sum((n - 1) * s for n, s in zip(a.shape, a.strides)) // a.itemsize
+    buffer = rng.random(extent, dtype=numpy.float64).astype(a.dtype)
+    return numpy.lib.stride_tricks.as_strided(buffer, a.shape, a.strides, writeable=False)
+
+
+def products_by_shape(step, steps=10, repeats=5):
+    """Each kind of matrix product a minigan step function makes, by operand shapes and layouts, slowest first:
+    dicts of `a` and `b` (shape and layout), `calls` per step, `ms` per step in the step, `gflops` in the step,
+    and `alone_gflops`, the best of `repeats` runs of the same product with nothing else running, on operands of
+    the same shapes and strides. A product slow in both is slow for BLAS at that shape; a product slow only
+    in the step loses to what runs around it (caches, waking threads)."""
+    from minigan.ops import conv
+    product = conv._matmul
+    seen = {}
+
+    def timed(a, b):
+        start = time.perf_counter()
+        result = product(a, b)
+        key = (a.shape, _layout(a), b.shape, _layout(b))
+        seen.setdefault(key, [a, b, 0, 0.0])
+        seen[key][2] += 1
+        seen[key][3] += time.perf_counter() - start
+        return result
+    for _ in range(3):
+        step()
+    conv._matmul = timed
+    try:
+        for _ in range(steps):
+            step()
+    finally:
+        conv._matmul = product
+    rng = numpy.random.default_rng(0)
+    rows = []
+    for (a_shape, a_layout, b_shape, b_layout), (a, b, calls, seconds) in seen.items():
+        flop = 2 * a_shape[0] * a_shape[1] * a_shape[2] * b_shape[2]
+        a, b = _like(a, rng), _like(b, rng)
+        best = min(_seconds(product, a, b) for _ in range(repeats))
+        rows.append({"a": (a_shape, a_layout), "b": (b_shape, b_layout), "calls": calls / steps,
+                     "ms": 1000 * seconds / steps, "gflops": flop * calls / seconds / 1e9,
+                     "alone_gflops": flop / best / 1e9})
+    return sorted(rows, key=lambda row: -row["ms"])
+
+
+def print_products(rows):
+    """The table of products_by_shape: one line per kind of product, (m x k) @ (k x n) with each operand's layout."""
+    print(f"{'calls':>7} {'ms/step':>8} {'GF/s in step':>13} {'GF/s alone':>11}  product (m x k) @ (k x n), layouts")
+    for row in rows:
+        (a, a_layout), (b, b_layout) = row["a"], row["b"]
+        groups = f"{a[0]} x " if a[0] > 1 else ""
+        print(f"{row['calls']:>7.0f} {row['ms']:>8.2f} {row['gflops']:>13.0f} {row['alone_gflops']:>11.0f}  "
+              f"{groups}({a[1]} x {a[2]}, {a_layout}) @ ({b[1]} x {b[2]}, {b_layout})")
+    in_step = sum(row["ms"] for row in rows)
+    alone = sum(row["ms"] * row["gflops"] / row["alone_gflops"] for row in rows)
+    print(f"{in_step:>16.2f} ms in the step; each alone at its own speed: {alone:.2f} ms")
+
+
+def _seconds(fn, *args):
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
 
 
 def pictures(image_size=28, channels=1):

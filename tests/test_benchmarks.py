@@ -65,11 +65,37 @@ def test_the_products_share_clocks_the_products_and_puts_the_function_back():
     assert conv._matmul is product
 
 
+def test_the_products_by_shape_count_each_kind_of_product_and_time_it_alone():
+    """--products: a step of one convolution forward and backward makes three products of three shapes, one of
+    each a step; each is clocked in the step and again alone, on operands of the same shapes and layouts."""
+    import minigan
+    from common import products_by_shape
+    from minigan.ops import conv
+    product = conv._matmul
+    x = minigan.randn(8, 16, 14, 14)
+    W = minigan.randn(32, 16, 4, 4, requires_grad=True)
+    x.requires_grad = True
+
+    def step():
+        minigan.conv2d(x, W, stride=2, padding=1).sum().backward()
+    rows = products_by_shape(step, steps=2, repeats=2)
+    shapes = sorted((row["a"][0][1:], row["b"][0][1:]) for row in rows)
+    # forward W (32, 256) @ columns (256, 392); input gradient W^T (256, 32) @ gy (32, 392); weight gradient
+    # gy (32, 392) @ columns^T (392, 256): 392 = 7 x 7 output pixels x 8 images, 256 = 16 channels x 4 x 4
+    assert shapes == sorted([((32, 256), (256, 392)), ((256, 32), (32, 392)), ((32, 392), (392, 256))])
+    assert all(row["calls"] == 1 and row["ms"] > 0 and row["gflops"] > 0 and row["alone_gflops"] > 0 for row in rows)
+    weight_gradient = next(row for row in rows if row["a"][0][1:] == (32, 392))
+    assert weight_gradient["b"][1] == "F"   # the columns, transposed: a view, not a copy
+    assert conv._matmul is product
+
+
 @pytest.mark.parametrize("script, flags, message", [
     ("bench_step.py", ["--batch-sizes", "64", "0"], "--batch-sizes must be at least 1, got 0"),
     ("bench_step.py", ["--batch-sizes", "20000"], "--batch-sizes 20000 is more than the 10,000 images it draws from"),
     ("bench_step.py", ["--image-size", "64", "--channels", "3", "--batch-sizes", "2000"],
      "--batch-sizes 2000 is more than the 1,024 images it draws from"),
+    ("bench_step.py", ["--device", "cuda", "--products"],
+     "--products lists the CPU's matrix products; leave it out with --device cuda"),
     ("bench_penalty.py", ["--batch-size", "-1"], "--batch-size must be at least 1, got -1"),
     ("bench_conv.py", ["--repeats", "0"], "--repeats must be at least 1, got 0"),
     ("bench_engine.py", ["--length", "0"], "--length must be at least 1, got 0"),
