@@ -1,5 +1,6 @@
 """Shared by the benchmarks: NumPy's matmul peak and BLAS kernels, timing contestants in alternating blocks,
 the reference recipe built in minigan, and a step's matrix products by shape."""
+import math
 import os
 import statistics
 import time
@@ -126,8 +127,8 @@ def products_by_shape(step, steps=10, repeats=5):
     """Each kind of matrix product a minigan step function makes, by operand shapes and layouts, slowest first:
     dicts of `a` and `b` (shape and layout), `calls` per step, `ms` per step in the step, `gflops` in the step,
     and `alone_gflops`, the best of `repeats` runs of the same product with nothing else running, on operands of
-    the same shapes and strides. A product slow in both is slow for BLAS at that shape; a product slow only
-    in the step loses to what runs around it (caches, waking threads)."""
+    the same shapes and strides (one run of each kind a round). A product slow in both is slow for BLAS at that
+    shape; a product slow only in the step loses to what runs around it (caches, waking threads)."""
     from minigan.ops import conv
     product = conv._matmul
     seen = {}
@@ -149,14 +150,18 @@ def products_by_shape(step, steps=10, repeats=5):
     finally:
         conv._matmul = product
     rng = numpy.random.default_rng(0)
+    operands = {key: (_like(a, rng), _like(b, rng)) for key, (a, b, _, _) in seen.items()}
+    best = dict.fromkeys(seen, math.inf)
+    for _ in range(repeats):   # in rounds over the kinds, so that a slow moment of the machine does not take one alone
+        for key, (a, b) in operands.items():
+            best[key] = min(best[key], _seconds(product, a, b))
     rows = []
-    for (a_shape, a_layout, b_shape, b_layout), (a, b, calls, seconds) in seen.items():
+    for key, (_, _, calls, seconds) in seen.items():
+        a_shape, a_layout, b_shape, b_layout = key
         flop = 2 * a_shape[0] * a_shape[1] * a_shape[2] * b_shape[2]
-        a, b = _like(a, rng), _like(b, rng)
-        best = min(_seconds(product, a, b) for _ in range(repeats))
         rows.append({"a": (a_shape, a_layout), "b": (b_shape, b_layout), "calls": calls / steps,
                      "ms": 1000 * seconds / steps, "gflops": flop * calls / seconds / 1e9,
-                     "alone_gflops": flop / best / 1e9})
+                     "alone_gflops": flop / best[key] / 1e9})
     return sorted(rows, key=lambda row: -row["ms"])
 
 
