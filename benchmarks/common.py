@@ -120,15 +120,16 @@ def _like(a, rng):
     """Random numbers of a's dtype in an array of a's shape and strides (zero strides included)."""
     extent = 1 + sum((n - 1) * s for n, s in zip(a.shape, a.strides)) // a.itemsize
     buffer = rng.random(extent, dtype=numpy.float64).astype(a.dtype)
-    return numpy.lib.stride_tricks.as_strided(buffer, a.shape, a.strides, writeable=False)
+    return numpy.lib.stride_tricks.as_strided(buffer, a.shape, a.strides)
 
 
 def products_by_shape(step, steps=10, repeats=5):
     """Each kind of matrix product a minigan step function makes, by operand shapes and layouts, slowest first:
     dicts of `a` and `b` (shape and layout), `calls` per step, `ms` per step in the step, `gflops` in the step,
     and `alone_gflops`, the best of `repeats` runs of the same product with nothing else running, on operands of
-    the same shapes and strides (one run of each kind a round). A product slow in both is slow for BLAS at that
-    shape; a product slow only in the step loses to what runs around it (caches, waking threads)."""
+    the same shapes and strides (one run of each kind a round); where PyTorch is installed, `torch_gflops`, the
+    same for torch.matmul on those operands. A product slow in both is slow for BLAS at that shape; a product
+    slow only in the step loses to what runs around it (caches, waking threads)."""
     from minigan.ops import conv
     product = conv._matmul
     seen = {}
@@ -151,28 +152,39 @@ def products_by_shape(step, steps=10, repeats=5):
         conv._matmul = product
     rng = numpy.random.default_rng(0)
     operands = {key: (_like(a, rng), _like(b, rng)) for key, (a, b, _, _) in seen.items()}
-    best = dict.fromkeys(seen, math.inf)
+    contestants = {"alone_gflops": lambda a, b: (product, a, b)}
+    try:   # PyTorch's own product on the same operands, where PyTorch is installed
+        import torch
+        contestants["torch_gflops"] = lambda a, b: (torch.matmul, torch.from_numpy(a), torch.from_numpy(b))
+    except ImportError:
+        pass
+    calls = {(name, key): make(*pair) for name, make in contestants.items() for key, pair in operands.items()}
+    best = dict.fromkeys(calls, math.inf)
     for _ in range(repeats):   # in rounds over the kinds, so that a slow moment of the machine does not take one alone
-        for key, (a, b) in operands.items():
-            best[key] = min(best[key], _seconds(product, a, b))
+        for which, (fn, *args) in calls.items():
+            best[which] = min(best[which], _seconds(fn, *args))
     rows = []
-    for key, (_, _, calls, seconds) in seen.items():
+    for key, (_, _, count, seconds) in seen.items():
         a_shape, a_layout, b_shape, b_layout = key
         flop = 2 * a_shape[0] * a_shape[1] * a_shape[2] * b_shape[2]
-        rows.append({"a": (a_shape, a_layout), "b": (b_shape, b_layout), "calls": calls / steps,
-                     "ms": 1000 * seconds / steps, "gflops": flop * calls / seconds / 1e9,
-                     "alone_gflops": flop / best[key] / 1e9})
+        rows.append({"a": (a_shape, a_layout), "b": (b_shape, b_layout), "calls": count / steps,
+                     "ms": 1000 * seconds / steps, "gflops": flop * count / seconds / 1e9,
+                     **{name: flop / best[name, key] / 1e9 for name in contestants}})
     return sorted(rows, key=lambda row: -row["ms"])
 
 
 def print_products(rows):
-    """The table of products_by_shape: one line per kind of product, (m x k) @ (k x n) with each operand's layout."""
-    print(f"{'calls':>7} {'ms/step':>8} {'GF/s in step':>13} {'GF/s alone':>11}  product (m x k) @ (k x n), layouts")
+    """The table of products_by_shape: one line per kind of product, (m x k) @ (k x n) with each operand's layout,
+    and a column for torch.matmul where the rows have one."""
+    torch = "torch_gflops" in rows[0] if rows else False
+    print(f"{'calls':>7} {'ms/step':>8} {'GF/s in step':>13} {'GF/s alone':>11}"
+          + (f" {'torch alone':>12}" if torch else "") + "  product (m x k) @ (k x n), layouts")
     for row in rows:
         (a, a_layout), (b, b_layout) = row["a"], row["b"]
         groups = f"{a[0]} x " if a[0] > 1 else ""
-        print(f"{row['calls']:>7.0f} {row['ms']:>8.2f} {row['gflops']:>13.0f} {row['alone_gflops']:>11.0f}  "
-              f"{groups}({a[1]} x {a[2]}, {a_layout}) @ ({b[1]} x {b[2]}, {b_layout})")
+        print(f"{row['calls']:>7.0f} {row['ms']:>8.2f} {row['gflops']:>13.0f} {row['alone_gflops']:>11.0f}"
+              + (f" {row['torch_gflops']:>12.0f}" if torch else "")
+              + f"  {groups}({a[1]} x {a[2]}, {a_layout}) @ ({b[1]} x {b[2]}, {b_layout})")
     in_step = sum(row["ms"] for row in rows)
     alone = sum(row["ms"] * row["gflops"] / row["alone_gflops"] for row in rows)
     print(f"{in_step:>16.2f} ms in the step; each alone at its own speed: {alone:.2f} ms")

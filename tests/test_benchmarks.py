@@ -84,6 +84,12 @@ def test_the_products_by_shape_count_each_kind_of_product_and_time_it_alone():
     # gy (32, 392) @ columns^T (392, 256): 392 = 7 x 7 output pixels x 8 images, 256 = 16 channels x 4 x 4
     assert shapes == sorted([((32, 256), (256, 392)), ((256, 32), (32, 392)), ((32, 392), (392, 256))])
     assert all(row["calls"] == 1 and row["ms"] > 0 and row["gflops"] > 0 and row["alone_gflops"] > 0 for row in rows)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert all("torch_gflops" not in row for row in rows)
+    else:
+        assert all(row["torch_gflops"] > 0 for row in rows)
     weight_gradient = next(row for row in rows if row["a"][0][1:] == (32, 392))
     assert weight_gradient["b"][1] == "F"   # the columns, transposed: a view, not a copy
     assert conv._matmul is product
