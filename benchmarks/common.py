@@ -48,7 +48,7 @@ def blas_kernels():
     """Which BLAS NumPy multiplies with and which of its kernels, as threadpoolctl reads them from the loaded
     library: 'OpenBLAS 0.3.31.188.0, SkylakeX kernels'. Where OPENBLAS_CORETYPE names the kernels, it says so:
     some machines set it to step around older OpenBLAS builds, and an AVX-512 processor held to the AVX2
-    kernels (Haswell) multiplies at half the speed (on a Zen 5, 206-235 against 394-459 GFLOP/s)."""
+    kernels (Haswell) multiplies at half the speed (on a Zen 5, 217 against 413-456 GFLOP/s)."""
     from threadpoolctl import threadpool_info
     pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     if not pools:
