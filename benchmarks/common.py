@@ -83,18 +83,17 @@ def race(contestants, repeats, block=5, sync=None, times=None):
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def products_share(step, steps=20):
-    """(ms per step, of which ms in matrix products) of a minigan step function on the CPU. Every product of
-    the reference DCGAN and its critic goes through one function, minigan.ops.conv._matmul; it is wrapped here
-    with a clock for `steps` steps, after three untimed ones."""
+def _clock_products(step, steps, record):
+    """Seconds that `steps` calls of a minigan step function take, after three untimed ones, with every matrix
+    product clocked: record(a, b, seconds) for each. Every product of the reference DCGAN and its critic goes
+    through one function, minigan.ops.conv._matmul; it is wrapped for those steps and put back after."""
     from minigan.ops import conv
-    in_products = [0.0]
     product = conv._matmul
 
     def timed(a, b):
         start = time.perf_counter()
         result = product(a, b)
-        in_products[0] += time.perf_counter() - start
+        record(a, b, time.perf_counter() - start)
         return result
     for _ in range(3):
         step()
@@ -103,10 +102,16 @@ def products_share(step, steps=20):
         start = time.perf_counter()
         for _ in range(steps):
             step()
-        total = time.perf_counter() - start
+        return time.perf_counter() - start
     finally:
         conv._matmul = product
-    return 1000 * total / steps, 1000 * in_products[0] / steps
+
+
+def products_share(step, steps=20):
+    """(ms per step, of which ms in matrix products) of a minigan step function on the CPU."""
+    in_products = []
+    total = _clock_products(step, steps, lambda a, b, seconds: in_products.append(seconds))
+    return 1000 * total / steps, 1000 * sum(in_products) / steps
 
 
 def _layout(a):
@@ -134,22 +139,11 @@ def products_by_shape(step, steps=10, repeats=5):
     product = conv._matmul
     seen = {}
 
-    def timed(a, b):
-        start = time.perf_counter()
-        result = product(a, b)
-        key = (a.shape, _layout(a), b.shape, _layout(b))
-        seen.setdefault(key, [a, b, 0, 0.0])
-        seen[key][2] += 1
-        seen[key][3] += time.perf_counter() - start
-        return result
-    for _ in range(3):
-        step()
-    conv._matmul = timed
-    try:
-        for _ in range(steps):
-            step()
-    finally:
-        conv._matmul = product
+    def record(a, b, seconds):
+        kind = seen.setdefault((a.shape, _layout(a), b.shape, _layout(b)), [a, b, 0, 0.0])
+        kind[2] += 1
+        kind[3] += seconds
+    _clock_products(step, steps, record)
     rng = numpy.random.default_rng(0)
     operands = {key: (_like(a, rng), _like(b, rng)) for key, (a, b, _, _) in seen.items()}
     contestants = {"alone_gflops": lambda a, b: (product, a, b)}
@@ -176,14 +170,14 @@ def products_by_shape(step, steps=10, repeats=5):
 def print_products(rows):
     """The table of products_by_shape: one line per kind of product, (m x k) @ (k x n) with each operand's layout,
     and a column for torch.matmul where the rows have one."""
-    torch = "torch_gflops" in rows[0] if rows else False
+    with_torch = "torch_gflops" in rows[0] if rows else False
     print(f"{'calls':>7} {'ms/step':>8} {'GF/s in step':>13} {'GF/s alone':>11}"
-          + (f" {'torch alone':>12}" if torch else "") + "  product (m x k) @ (k x n), layouts")
+          + (f" {'torch alone':>12}" if with_torch else "") + "  product (m x k) @ (k x n), layouts")
     for row in rows:
         (a, a_layout), (b, b_layout) = row["a"], row["b"]
         groups = f"{a[0]} x " if a[0] > 1 else ""
         print(f"{row['calls']:>7.0f} {row['ms']:>8.2f} {row['gflops']:>13.0f} {row['alone_gflops']:>11.0f}"
-              + (f" {row['torch_gflops']:>12.0f}" if torch else "")
+              + (f" {row['torch_gflops']:>12.0f}" if with_torch else "")
               + f"  {groups}({a[1]} x {a[2]}, {a_layout}) @ ({b[1]} x {b[2]}, {b_layout})")
     in_step = sum(row["ms"] for row in rows)
     alone = sum(row["ms"] * row["gflops"] / row["alone_gflops"] for row in rows)
