@@ -101,6 +101,20 @@ def test_col2im_by_phase_on_the_dcgan_layers(c, kernel, windows, size):
     numpy.testing.assert_array_equal(got, plain_col2im(col, (size, size), (2, 2), (padding, padding), (1, 1)))
 
 
+def test_col2im_puts_back_the_callers_ufunc_buffer_size():
+    """col2im by phase adds with NumPy's ufunc buffers cut to one run of numbers (a multiple of 16, at least 16);
+    the calling thread's own setting comes back after it, and after an error inside the block too."""
+    before = numpy.getbufsize()
+    cpu_kernels.col2im(numpy.ones((2, 4, 4, 7, 7, 3), numpy.float32), (14, 14), (2, 2), (1, 1), (1, 1))
+    assert numpy.getbufsize() == before
+    for run, size in ((7 * 64, 448), (450, 448), (15, 16)):
+        with pytest.raises(ZeroDivisionError):
+            with cpu_kernels._unbuffered(run):
+                assert numpy.getbufsize() == size
+                1 / 0
+        assert numpy.getbufsize() == before
+
+
 def test_im2col_of_a_window_as_large_as_the_image_is_the_image_itself():
     """A 7 x 7 kernel on a 7 x 7 input (the DCGAN's last layer) has one window: its columns are the input itself,
     read in place, whether it lives in the (c, h, w, n) layout or in (n, c, h, w)."""
