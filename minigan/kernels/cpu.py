@@ -124,11 +124,11 @@ def _unbuffered(run):
     """Inside the block, this thread's NumPy ufuncs copy strided operands into buffers of at most `run` numbers.
 
     NumPy's ufuncs (2.4 here) may copy operands that are not contiguous into buffers of numpy.getbufsize() numbers
-    (8,192 by default) to give their inner loop longer runs (the buffered iteration of numpy/numpy#27883). For an add
+    (8,192 by default) to give their inner loop longer runs (numpy/numpy#27883 reworked that buffering). For an add
     in place over runs of a few hundred numbers, the copies cost more than they save: on a 2-core AMD EPYC with AVX2,
     D2's input gradient at B = 64, summed phase by phase, took 2.9-3.4 ms with them and 2.0-2.6 ms without
     (the medians of two runs of 41 calls), where the previous col2im, adding runs of n numbers into the output,
-    took 2.6-3.0. A buffer no longer than one run is never worth filling. The setting is the calling thread's own
+    took 2.6-3.0. A buffer no longer than one run leaves a copy nothing to gain. The setting is the calling thread's own
     (since NumPy 2.0, its context's) and is put back on the way out; NumPy 1.x takes only multiples of 16."""
     previous = numpy.setbufsize(max(16, run // 16 * 16))
     try:
