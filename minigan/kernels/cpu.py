@@ -99,15 +99,16 @@ def _add_by_phase(padded, windows, sy, sx):
     (p + sy a, q + sx b), window (a, b) landing a rows and b columns further on within the phase. So each phase is
     summed in a buffer of its own, its pixels side by side: its first window copied in, its uncovered border
     zeroed, and the rest added, each add over runs of out_w * n numbers in place of n; then the phase is copied into
-    its place once. No pass zeroes the whole output first, and each pixel's terms are still added in the order of
-    the kernel offsets, so the sums are the same to the bit (only a sum of negative zeros keeps its sign, where
-    0 + (-0) made it +0)."""
+    its place once (at stride 1 the one phase is the output itself, and is summed there). No pass zeroes the whole
+    output first, and each pixel's terms are still added in the order of the kernel offsets, so the sums are the
+    same to the bit (only a sum of negative zeros keeps its sign, where 0 + (-0) made it +0)."""
     _, kh, kw, out_h, out_w, n = windows.shape
     with _unbuffered(out_w * n):
         for p in range(sy):
             for q in range(sx):
                 phase = padded[:, p::sy, q::sx]
-                summed = numpy.empty(phase.shape, phase.dtype)
+                # At stride 1 the one phase is the output itself, its pixels side by side already: sum in place.
+                summed = phase if (sy, sx) == (1, 1) else numpy.empty(phase.shape, phase.dtype)
                 summed[:, :out_h, :out_w] = windows[:, p, q]
                 summed[:, out_h:] = 0
                 summed[:, :out_h, out_w:] = 0
@@ -116,7 +117,8 @@ def _add_by_phase(padded, windows, sy, sx):
                         if a or b:
                             into = summed[:, a:a + out_h, b:b + out_w]
                             numpy.add(into, windows[:, p + sy * a, q + sx * b], out=into)
-                phase[...] = summed
+                if summed is not phase:
+                    phase[...] = summed
 
 
 @contextlib.contextmanager
