@@ -5,9 +5,9 @@ import os
 import statistics
 import time
 
+import minigan  # before NumPy, which loads OpenBLAS: see minigan/machine.py
 import numpy
 
-import minigan
 from minigan import data, flags, gan, optim
 
 

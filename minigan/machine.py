@@ -3,7 +3,8 @@
 None of it changes a result; each item can be switched off from the environment. Read it to know what
 minigan does to your process; skip it to learn how autograd works.
 
-  * OPENBLAS_THREAD_TIMEOUT=4, set before NumPy loads OpenBLAS (see `num_threads`), unless already set.
+  * OPENBLAS_THREAD_TIMEOUT=4, set before NumPy loads OpenBLAS (see `num_threads`), unless already set;
+    where NumPy was imported first, OpenBLAS's threads are restarted to take it (`restart_openblas_threads`).
   * glibc keeps freed memory for reuse (`keep_freed_memory`); MINIGAN_KEEP_FREED_MEMORY=0 leaves it alone.
   * minigan's own NumPy kernels cut their work over the cores (`on_all_cores`); MINIGAN_NUM_THREADS sets
     how many threads, 1 keeps every kernel on the calling thread.
@@ -14,10 +15,13 @@ This module imports no NumPy: minigan/__init__.py imports it first, so the OpenB
 import ctypes
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 # Before NumPy loads OpenBLAS (see `num_threads`): this line must run before `import numpy`.
+_TIMEOUT_CHOSEN = "OPENBLAS_THREAD_TIMEOUT" in os.environ   # by the user, before minigan: left as it is
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+_NUMPY_CAME_FIRST = "numpy" in sys.modules                  # then OpenBLAS has read its environment already
 
 
 # --------------------------------------------------------------------------- host memory
@@ -55,7 +59,7 @@ def num_threads():
     (a tenth of a second), which is longer than the gap between two products in a training step. So
     OPENBLAS_THREAD_TIMEOUT=4 is set at the top of this module (2^4 cycles, then they sleep), unless the
     environment sets it already. OpenBLAS reads it once, when it is loaded: if NumPy was imported before
-    minigan, the setting comes too late, and minigan's kernels still split their work, only gaining less.
+    minigan, its threads are restarted to take it (`restart_openblas_threads`).
     MINIGAN_NUM_THREADS overrides the count; 1 keeps every kernel on the calling thread.
     """
     if "MINIGAN_NUM_THREADS" in os.environ:
@@ -66,6 +70,46 @@ def num_threads():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def loaded_openblas():
+    """The OpenBLAS libraries this process has loaded, as ctypes handles (NumPy's, and any other package's
+    own copy): none off Linux, whose /proc/self/maps lists them, or under another BLAS."""
+    try:
+        with open("/proc/self/maps") as maps:   # a mapped file's path is the sixth field of its line
+            paths = sorted({fields[5].strip() for fields in (line.split(maxsplit=5) for line in maps)
+                            if len(fields) == 6})
+    except OSError:
+        return []
+    return [ctypes.CDLL(path) for path in paths
+            if "openblas" in os.path.basename(path).lower() and ".so" in path and os.path.exists(path)]
+
+
+def restart_openblas_threads():
+    """Give OpenBLAS's threads the setting above when NumPy was imported before minigan; True if done.
+
+    Then OpenBLAS read its environment when NumPy loaded it, before this module set OPENBLAS_THREAD_TIMEOUT,
+    and its threads spin for a tenth of a second after every product. Each spinning thread takes a core's
+    time from minigan's kernels: on a 2-core AMD EPYC with AVX2, a reference DCGAN step at B = 64 took
+    155.7-188.6 ms so, against 138.5-176.2 with minigan imported first, and 137.0-156.7 with NumPy first and
+    this restart (`python benchmarks/bench_import_order.py`, two runs of three rounds; in each round the
+    spinning process took 12-29% longer than the restarted one). OpenBLAS reads its environment
+    again (`openblas_read_env`), and its threads are shut down (`blas_thread_shutdown_`, which OpenBLAS itself
+    calls before every fork); its next product starts them again with the new setting. Nothing is done where
+    the user set OPENBLAS_THREAD_TIMEOUT, where this is not the only thread (another could be in the middle
+    of a product), or where a library lacks either function."""
+    if _TIMEOUT_CHOSEN or not _NUMPY_CAME_FIRST or threading.active_count() > 1:
+        return False
+    restarted = False
+    for library in loaded_openblas():
+        try:
+            read_env, shut_down = library.openblas_read_env, library.blas_thread_shutdown_
+        except AttributeError:
+            continue
+        read_env()
+        shut_down()
+        restarted = True
+    return restarted
+
+
 # Read once, on import. A bad value ends the process with one line, as Python itself does for a bad
 # PYTHONHASHSEED: it is the process's setting, with no caller to hand an error to.
 try:
@@ -73,6 +117,7 @@ try:
     THREADS = num_threads()
 except ValueError as error:
     sys.exit(f"error: {error}")
+restart_openblas_threads()
 
 SERIAL_BELOW = 1 << 16   # numbers moved; under this, handing work to another thread costs more than it saves
 _pool = None

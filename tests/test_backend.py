@@ -57,6 +57,57 @@ def test_importing_minigan_first_lets_openblas_threads_sleep_unless_the_user_cho
     assert out.stdout.strip() == expected
 
 
+
+# NumPy first, as a script that begins `import numpy as np`: OpenBLAS has read its environment and started its
+# threads before minigan is imported. Then a product on every core, and the process's CPU time over the next 50 ms
+# of sleep: a thread left spinning after the product spends it, a thread that sleeps does not.
+SPIN_PROBE = ("import sys, time, numpy\n"
+              "a = numpy.ones((1024, 1024), numpy.float32)\n"
+              "a @ a\n"
+              "import minigan\n"
+              "if not minigan.machine.loaded_openblas():\n"
+              "    sys.exit('no OpenBLAS')\n"
+              "a @ a\n"
+              "start = time.process_time()\n"
+              "time.sleep(0.05)\n"
+              "print(time.process_time() - start)\n")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or machine.num_threads() < 2,
+                    reason="OpenBLAS's threads are found through Linux's /proc and spin only beside the caller")
+@pytest.mark.parametrize("preset, spins", [(None, False), ("28", True)])
+def test_numpy_imported_first_still_lets_openblas_threads_sleep_unless_the_user_chose(preset, spins):
+    """28, OpenBLAS's own default, set by the user, is left as it is: its threads then spin as every process with
+    NumPy imported first had them before minigan restarted them, and the probe sees the spin."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if preset:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    done = subprocess.run([sys.executable, "-c", SPIN_PROBE], env=env, capture_output=True, text=True)
+    if done.stderr.strip() == "no OpenBLAS":
+        pytest.skip("NumPy here multiplies with another BLAS")
+    assert done.returncode == 0, done.stderr
+    seconds = float(done.stdout)
+    assert seconds > 0.02 if spins else seconds < 0.01, seconds
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="OpenBLAS is found through Linux's /proc")
+@pytest.mark.parametrize("other_thread", [True, False])
+def test_openblas_threads_are_left_alone_where_another_thread_runs(other_thread):
+    """Another thread could be in the middle of a product: shutting OpenBLAS's threads down under it could hang."""
+    code = ("import threading, numpy\n"
+            "stop = threading.Event()\n"
+            f"if {other_thread}:\n"
+            "    threading.Thread(target=stop.wait).start()\n"
+            "import minigan\n"
+            "print(bool(minigan.machine.loaded_openblas()), minigan.machine.restart_openblas_threads())\n"
+            "stop.set()\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    found, restarted = done.stdout.split()
+    if found == "False":
+        pytest.skip("NumPy here multiplies with another BLAS")
+    assert restarted == str(not other_thread)
+
 def test_draws_inside_random_stream_untouched_leave_no_trace():
     import minigan
     from minigan import backend

@@ -106,6 +106,7 @@ def test_the_products_by_shape_count_each_kind_of_product_and_time_it_alone():
     ("bench_conv.py", ["--repeats", "0"], "--repeats must be at least 1, got 0"),
     ("bench_engine.py", ["--length", "0"], "--length must be at least 1, got 0"),
     ("bench_threads.py", ["--batch-sizes", "0"], "--batch-sizes must be at least 1, got 0"),
+    ("bench_import_order.py", ["--rounds", "0"], "--rounds must be at least 1, got 0"),
     ("quality_vs_torch.py", ["--seeds", "0", "-1"], "--seeds must be 0 or more, got -1"),
     ("quality_vs_torch.py", ["--ema", "0.99", "1"], "--ema: each decay must be between 0 and 1, got 0.99 1.0"),
     ("plot_quality.py", ["none.json", "x.png"], "none.json: not the quality.json of quality_vs_torch.py"),
@@ -136,6 +137,15 @@ def test_a_benchmark_on_a_gpu_this_machine_lacks_says_so_in_one_line(script, tmp
     assert result.returncode == 2 and result.stderr.splitlines()[-1].startswith(f"{script}: error: device 'cuda'")
     assert os.listdir(tmp_path) == []
 
+
+
+def test_the_import_order_benchmark_times_each_kind_of_process(tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "bench_import_order.py"), "--batch-size", "4",
+                             "--steps", "2", "--rounds", "1"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.splitlines()[-2:]
+    assert header.split()[1:] == ["minigan", "first", "NumPy", "first", "NumPy", "first,", "spin"]
+    assert row.split()[0] == "1" and len(row.split()) == 4 and all(float(ms) > 0 for ms in row.split()[1:])
 
 def run_without_torch(script, flags, folder):
     """PyTorch is a rival, not a dependency: a `torch` that cannot be imported, first on the path, stands in for a
