@@ -16,6 +16,7 @@ import ctypes
 import os
 import sys
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 # Before NumPy loads OpenBLAS (see `num_threads`): this line must run before `import numpy`.
@@ -94,12 +95,20 @@ def restart_openblas_threads():
     spinning process took 12-29% longer than the restarted one). OpenBLAS reads its environment
     again (`openblas_read_env`), and its threads are shut down (`blas_thread_shutdown_`, which OpenBLAS itself
     calls before every fork); its next product starts them again with the new setting. Nothing is done where
-    the user set OPENBLAS_THREAD_TIMEOUT, where this is not the only thread (another could be in the middle
-    of a product), or where a library lacks either function."""
-    if _TIMEOUT_CHOSEN or not _NUMPY_CAME_FIRST or threading.active_count() > 1:
+    the user set OPENBLAS_THREAD_TIMEOUT, or where a library lacks either function; where this is not the only
+    thread (another could be in the middle of a product, and shutting its helpers down under it could hang
+    it), a warning says what to do instead."""
+    if _TIMEOUT_CHOSEN or not _NUMPY_CAME_FIRST:
+        return False
+    libraries = loaded_openblas()
+    if libraries and threading.active_count() > 1:
+        warnings.warn("NumPy was imported before minigan while other threads ran, so OpenBLAS's threads still "
+                      "spin after every product and slow minigan's kernels: import minigan before NumPy, or set "
+                      "OPENBLAS_THREAD_TIMEOUT=4 in the environment before Python starts", RuntimeWarning,
+                      stacklevel=2)
         return False
     restarted = False
-    for library in loaded_openblas():
+    for library in libraries:
         try:
             read_env, shut_down = library.openblas_read_env, library.blas_thread_shutdown_
         except AttributeError:
@@ -117,7 +126,7 @@ try:
     THREADS = num_threads()
 except ValueError as error:
     sys.exit(f"error: {error}")
-restart_openblas_threads()
+OPENBLAS_RESTARTED = restart_openblas_threads()   # True where NumPy came first and its OpenBLAS was restarted
 
 SERIAL_BELOW = 1 << 16   # numbers moved; under this, handing work to another thread costs more than it saves
 _pool = None

@@ -99,7 +99,7 @@ def test_openblas_threads_are_left_alone_where_another_thread_runs(other_thread)
             f"if {other_thread}:\n"
             "    threading.Thread(target=stop.wait).start()\n"
             "import minigan\n"
-            "print(bool(minigan.machine.loaded_openblas()), minigan.machine.restart_openblas_threads())\n"
+            "print(bool(minigan.machine.loaded_openblas()), minigan.machine.OPENBLAS_RESTARTED)\n"
             "stop.set()\n")
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -107,6 +107,11 @@ def test_openblas_threads_are_left_alone_where_another_thread_runs(other_thread)
     if found == "False":
         pytest.skip("NumPy here multiplies with another BLAS")
     assert restarted == str(not other_thread)
+    warned = [line for line in done.stderr.splitlines() if "RuntimeWarning" in line]
+    if other_thread:
+        assert len(warned) == 1 and "import minigan before NumPy, or set OPENBLAS_THREAD_TIMEOUT=4" in warned[0]
+    else:
+        assert warned == []
 
 def test_draws_inside_random_stream_untouched_leave_no_trace():
     import minigan
