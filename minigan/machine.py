@@ -90,9 +90,9 @@ def restart_openblas_threads():
     Then OpenBLAS read its environment when NumPy loaded it, before this module set OPENBLAS_THREAD_TIMEOUT,
     and its threads spin for a tenth of a second after every product. Each spinning thread takes a core's
     time from minigan's kernels: on a 2-core AMD EPYC with AVX2, a reference DCGAN step at B = 64 took
-    155.7-188.6 ms so, against 138.5-176.2 with minigan imported first, and 137.0-156.7 with NumPy first and
-    this restart (`python benchmarks/bench_import_order.py`, two runs of three rounds; in each round the
-    spinning process took 12-29% longer than the restarted one). OpenBLAS reads its environment
+    153.0-188.6 ms so, against 137.4-176.2 with minigan imported first, and 137.0-156.7 with NumPy first and
+    this restart (`python benchmarks/bench_import_order.py`, three runs of three rounds; in each round the
+    spinning process took 11-29% longer than the restarted one). OpenBLAS reads its environment
     again (`openblas_read_env`), and its threads are shut down (`blas_thread_shutdown_`, which OpenBLAS itself
     calls before every fork); its next product starts them again with the new setting. Nothing is done where
     the user set OPENBLAS_THREAD_TIMEOUT, or where a library lacks either function; where this is not the only
