@@ -151,6 +151,26 @@ def test_pool_matches_torch(pool, cfg, seed):
     numpy.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-12, atol=1e-12)
 
 
+
+@given(cfg=pool_configs, seed=st.integers(0, 1000), ties=st.booleans())
+def test_max_pool_without_a_gradient_gives_the_gather_s_numbers(cfg, seed, ties):
+    """Where no gradient is asked for, max pooling takes each window's maximum instead of gathering its winner:
+    the same numbers, ties, infinities and nan included, in the same memory layout."""
+    (_, _, _, _, kh, kw, s), p = cfg
+    x = pool_input(cfg, seed)
+    if ties:   # whole windows of one value, a nan and an infinity
+        x = numpy.round(x)
+        x.flat[seed % x.size] = numpy.nan
+        x.flat[(3 * seed + 1) % x.size] = -numpy.inf
+    graphed = minigan.max_pool2d(leaf(x), (kh, kw), s, p)
+    with minigan.no_grad():
+        plain = minigan.max_pool2d(minigan.tensor(x), (kh, kw), s, p)
+    untracked = minigan.max_pool2d(minigan.tensor(x), (kh, kw), s, p)   # grad enabled, input without one
+    assert graphed.requires_grad and not plain.requires_grad and not untracked.requires_grad
+    for y in (plain, untracked):
+        numpy.testing.assert_array_equal(y.numpy(), graphed.numpy())
+        assert y.data.strides == graphed.data.strides
+
 def test_pools_refuse_bad_input():
     with pytest.raises(ValueError, match="input must be 4-D"):
         minigan.max_pool2d(minigan.ones(3, 4, 4), 2)
