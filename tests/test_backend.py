@@ -39,11 +39,17 @@ def test_the_thread_count_in_the_environment_is_obeyed(monkeypatch):
     assert machine.num_threads() >= 1
 
 
+def env_with_timeout(value=None):
+    """This process's environment with OPENBLAS_THREAD_TIMEOUT as a user would have chosen it: `value`, or unset."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if value is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = value
+    return env
+
+
 @pytest.mark.parametrize("preset, expected", [(None, "4"), ("12", "12")])
 def test_importing_minigan_first_lets_openblas_threads_sleep_unless_the_user_chose(preset, expected):
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    if preset:
-        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    env = env_with_timeout(preset)
     # A finder that prints the setting at the moment NumPy (and with it OpenBLAS) is first imported.
     code = ("import os, sys\n"
             "class Watch:\n"
@@ -55,7 +61,6 @@ def test_importing_minigan_first_lets_openblas_threads_sleep_unless_the_user_cho
             "import minigan\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected
-
 
 
 # NumPy first, as a script that begins `import numpy as np`: OpenBLAS has read its environment and started its
@@ -79,9 +84,7 @@ SPIN_PROBE = ("import sys, time, numpy\n"
 def test_numpy_imported_first_still_lets_openblas_threads_sleep_unless_the_user_chose(preset, spins):
     """28, OpenBLAS's own default, set by the user, is left as it is: its threads then spin as every process with
     NumPy imported first had them before minigan restarted them, and the probe sees the spin."""
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    if preset:
-        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    env = env_with_timeout(preset)
     done = subprocess.run([sys.executable, "-c", SPIN_PROBE], env=env, capture_output=True, text=True)
     if done.stderr.strip() == "no OpenBLAS":
         pytest.skip("NumPy here multiplies with another BLAS")
@@ -101,8 +104,8 @@ def test_openblas_threads_are_left_alone_where_another_thread_runs(other_thread)
             "import minigan\n"
             "print(bool(minigan.machine.loaded_openblas()), minigan.machine.OPENBLAS_RESTARTED)\n"
             "stop.set()\n")
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code], env=env_with_timeout(), capture_output=True, text=True,
+                          check=True)
     found, restarted = done.stdout.split()
     if found == "False":
         pytest.skip("NumPy here multiplies with another BLAS")
@@ -112,6 +115,7 @@ def test_openblas_threads_are_left_alone_where_another_thread_runs(other_thread)
         assert len(warned) == 1 and "import minigan before NumPy, or set OPENBLAS_THREAD_TIMEOUT=4" in warned[0]
     else:
         assert warned == []
+
 
 def test_draws_inside_random_stream_untouched_leave_no_trace():
     import minigan

@@ -138,7 +138,6 @@ def test_a_benchmark_on_a_gpu_this_machine_lacks_says_so_in_one_line(script, tmp
     assert os.listdir(tmp_path) == []
 
 
-
 def test_the_import_order_benchmark_times_each_kind_of_process(tmp_path):
     result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "bench_import_order.py"), "--batch-size", "4",
                              "--steps", "2", "--rounds", "1"], capture_output=True, text=True, cwd=tmp_path)
@@ -146,6 +145,7 @@ def test_the_import_order_benchmark_times_each_kind_of_process(tmp_path):
     header, row = result.stdout.splitlines()[-2:]
     assert header.split()[1:] == ["minigan", "first", "NumPy", "first", "NumPy", "first,", "spin"]
     assert row.split()[0] == "1" and len(row.split()) == 4 and all(float(ms) > 0 for ms in row.split()[1:])
+
 
 def run_without_torch(script, flags, folder):
     """PyTorch is a rival, not a dependency: a `torch` that cannot be imported, first on the path, stands in for a

@@ -151,7 +151,6 @@ def test_pool_matches_torch(pool, cfg, seed):
     numpy.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-12, atol=1e-12)
 
 
-
 @given(cfg=pool_configs, seed=st.integers(0, 1000), ties=st.booleans())
 def test_max_pool_without_a_gradient_gives_the_gather_s_numbers(cfg, seed, ties):
     """Where no gradient is asked for, max pooling takes each window's maximum instead of gathering its winner:
@@ -170,6 +169,7 @@ def test_max_pool_without_a_gradient_gives_the_gather_s_numbers(cfg, seed, ties)
     for y in (plain, untracked):
         numpy.testing.assert_array_equal(y.numpy(), graphed.numpy())
         assert y.data.strides == graphed.data.strides
+
 
 def test_pools_refuse_bad_input():
     with pytest.raises(ValueError, match="input must be 4-D"):
