@@ -152,7 +152,7 @@ def test_the_final_scores_are_printed_beside_the_reference(example, tmp_path, ca
     assert example.main(flags + ["--steps", "2", "--ema", "0.9", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "scores of the averaged generator at step 2, 10,000 samples: Frechet distance" in out
-    assert f"PyTorch's reference recipe after 2,000 steps: {example.REFERENCE_FRECHET}" in out
+    assert f"PyTorch's reference recipe, 2,000 steps of 64: {example.REFERENCE_FRECHET}" in out
 
 
 def test_the_statistics_are_recomputed_only_after_the_weights_moved(monkeypatch):

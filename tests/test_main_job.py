@@ -251,6 +251,18 @@ def test_a_full_disk_stops_the_run_in_one_line_that_names_the_step_its_checkpoin
         assert [int(r["step"]) for r in csv.DictReader(f)] == list(range(1, 9))
 
 
+def test_the_default_batch_size_and_length_are_the_architectures_own(example):
+    """The DCGAN's default job is 3,000 steps of 32 images (chosen by measurement: gan/training.py), the MLP's
+    5,000 of 64; a batch size or length written out is taken as it is."""
+    for arch, batch, steps in (("dcgan", 32, 3000), ("mlp", 64, 5000)):
+        args = example.parse_args(["--arch", arch])
+        assert (args.batch_size, example.total_steps(args, None)) == (batch, steps)
+        assert (gan.DEFAULT_BATCH_SIZE[arch], gan.DEFAULT_STEPS[arch]) == (batch, steps)
+    args = example.parse_args(["--batch-size", "64", "--steps", "2000"])   # the reference recipe's
+    assert (args.batch_size, example.total_steps(args, None)) == (64, 2000)
+    assert "(default: 32 for dcgan, 64 for mlp;" in " ".join(example.build_parser().format_help().split())
+
+
 def test_bad_flags_and_missing_data_are_explained(example, tmp_path, capsys):
     with pytest.raises(SystemExit):
         example.parse_args(["--k", "0"])
@@ -614,7 +626,7 @@ def test_a_second_ctrl_c_stops_at_once_in_one_line(example, tmp_path, monkeypatc
 def test_a_run_killed_half_way_and_resumed_without_flags_finishes_as_it_was_started(example, tmp_path, monkeypatch):
     """A run of --steps 8 --sample-every 4 killed at step 6 and resumed with nothing but --resume ends at step 8,
     sampling every 4 steps, with the same checkpoint and log as the run that was never killed (it went on to the
-    default 2,000 steps, sampling every 500, before)."""
+    default length, sampling every 500, before)."""
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     assert example.main(SMALL + ["--steps", "8", "--out", str(straight)]) == 0
     step = gan.train_step

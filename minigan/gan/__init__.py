@@ -12,4 +12,5 @@ from minigan.gan.run import (
     save_run)
 from minigan.gan.sampling import generate, to_pixels
 from minigan.gan.training import (
-    FIGURES, TrainingDiverged, check_finite, figure_names, frozen, grad_norm, sample_noise, to_numbers, train_step)
+    DEFAULT_BATCH_SIZE, DEFAULT_STEPS, FIGURES, TrainingDiverged, check_finite, figure_names, frozen, grad_norm,
+    sample_noise, to_numbers, train_step)
