@@ -243,6 +243,35 @@ def test_rectifiers_cut_over_three_threads_give_the_same_numbers_as_torch(op, to
         numpy.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("slope", [0.0, 0.2])
+def test_a_rectifiers_scale_made_under_create_graph_serves_the_next_walk(slope, monkeypatch):
+    """A penalty walks the critic's graph twice, grad() with create_graph and then the loss's backward: the
+    rectifier's scale (1 or slope) is made on the first walk and read again on the second, which gives the
+    gradient a fresh rectifier gives, and then lets it go. Changing the input between the walks is refused."""
+    from minigan.ops import elementwise
+    made, scale_of = [], elementwise._rectifier_scale
+    monkeypatch.setattr(elementwise, "_rectifier_scale", lambda *args: made.append(1) or scale_of(*args))
+    rng = numpy.random.default_rng(0)
+    x0, c, e = (rng.standard_normal((3, 4, 5, 2)) for _ in range(3))
+
+    def walks(change_between=False):
+        x = minigan.tensor(x0, requires_grad=True)
+        y = minigan.leaky_relu(x, slope)
+        (g,) = minigan.grad(minigan.sum(y * minigan.tensor(c)), [x], create_graph=True)
+        if change_between:
+            with minigan.no_grad():
+                x.data += 1.0
+                x.mark_modified()
+        minigan.sum(g * g + y * minigan.tensor(e)).backward()
+        return x.grad.numpy(), y.creator
+    grad, rectifier = walks()
+    scale = numpy.where(x0 > 0, 1.0, slope)
+    numpy.testing.assert_array_equal(grad, e * scale)   # g = c * scale does not depend on x
+    assert len(made) == 1 and rectifier.scale is None
+    with pytest.raises(RuntimeError, match="modified in place"):
+        walks(change_between=True)
+
+
 @pytest.mark.parametrize("out_layout", ["like x", "every other number"])
 @pytest.mark.parametrize("layout", ["c order", "(c, h, w, n) in memory", "every other column", "reversed", "0-d"])
 def test_the_rectifiers_maximum_gives_numpys_numbers_in_any_layout(layout, out_layout):

@@ -251,3 +251,20 @@ def test_a_penalty_lays_each_convolutions_input_out_as_columns_once(norm, monkey
     gan.gradient_penalty(D, real, fake).backward()
     assert len(laid_out) >= 3   # D's three convolutions in the forward pass, at least
     assert len({id(x) for x in laid_out}) == len(laid_out)
+
+
+def test_a_penalty_makes_no_gradient_for_its_mixed_batch(monkeypatch):
+    """x_hat, the mix of real and fake that the penalty makes for itself, needs its gradient once, in grad(); the
+    loss's backward then makes none for it, which spares D's first layer one transposed convolution (col2im onto
+    an image-shaped array) that nothing would read."""
+    from minigan import kernels
+    onto_images, col2im = [], kernels.col2im
+    monkeypatch.setattr(kernels, "col2im", lambda col, size, *args: onto_images.append(tuple(size) == (28, 28)
+                                                                                       and col.shape[0] == 1)
+                        or col2im(col, size, *args))
+    D = critic("layer", False, ndf=8)
+    rng = numpy.random.default_rng(0)
+    real, fake = (minigan.tensor(rng.uniform(-1, 1, (4, 1, 28, 28))) for _ in range(2))
+    gan.gradient_penalty(D, real, fake).backward()
+    assert sum(onto_images) == 1
+    assert all(p.grad is not None for p in D.parameters() if p.requires_grad and p.ndim == 4)

@@ -117,10 +117,15 @@ def refuse_batch_norm(D, penalty):
                          "(the main job: --d-norm layer or --d-norm none)")
 
 
-def _squared_input_gradient_norms(scores, inputs):
+def _squared_input_gradient_norms(scores, inputs, keep_input_grad=True):
     """Each sample's ||d D(x_i) / d x_i||^2, as a differentiable function of D's weights (create_graph).
-    The gradient of sum_i D(x_i) is each sample's own gradient when D treats samples independently."""
+    The gradient of sum_i D(x_i) is each sample's own gradient when D treats samples independently.
+    keep_input_grad=False, for inputs of the caller's own making, lets go of their requires_grad once the
+    gradient is made: the loss's backward then makes no gradient for them (it would skip D's first layer's
+    input gradient, which nothing reads)."""
     (g,) = grad(sum(scores), [inputs], create_graph=True)
+    if not keep_input_grad:
+        inputs.requires_grad = False
     return sum(g * g, tuple(range(1, g.ndim)))
 
 
@@ -138,7 +143,8 @@ def gradient_penalty(D, real, fake, labels=None, e=None):
         x_hat = e * real + (1 - e) * fake
     x_hat.requires_grad = True
     with enable_grad():   # the penalty is itself a gradient: it needs a graph even where recording is off
-        return mean((sqrt(_squared_input_gradient_norms(D(x_hat, labels), x_hat)) - 1) ** 2)
+        norms = _squared_input_gradient_norms(D(x_hat, labels), x_hat, keep_input_grad=False)
+        return mean((sqrt(norms) - 1) ** 2)
 
 
 def r1_penalty(real_scores, real):

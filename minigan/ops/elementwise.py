@@ -298,18 +298,12 @@ class Sigmoid(Function):
         return gy * (y * (1 - y))
 
 
-class ReLU(Function):
-    """y = max(x, 0)  ->  gx = gy * [x > 0]   (a leaky ReLU of slope 0)"""
-
-    def forward(self, x):
-        return _rectify(x, 0.0)
-
-    def backward(self, gy):
-        return _rectifier_backward(gy, self.inputs[0].data, 0.0)
-
-
 class LeakyReLU(Function):
-    """y = x if x > 0 else slope * x  ->  gx = gy * (1 if x > 0 else slope)"""
+    """y = x if x > 0 else slope * x  ->  gx = gy * scale,  scale = 1 if x > 0 else slope
+
+    A penalty walks the critic's graph twice: its grad() (create_graph) and then the loss's backward. The scale
+    made on the first walk, which that walk's graph holds anyway, is kept and read again on the second."""
+    scale = None
 
     def __init__(self, slope):
         self.slope = slope
@@ -318,7 +312,23 @@ class LeakyReLU(Function):
         return _rectify(x, self.slope)
 
     def backward(self, gy):
-        return _rectifier_backward(gy, self.inputs[0].data, self.slope)
+        recording = is_grad_enabled()
+        scale = self.scale if self.scale is not None else _rectifier_scale(self.inputs[0].data, self.slope,
+                                                                           None if recording else gy.data)
+        if recording:
+            self.scale = scale
+            return gy * Tensor(scale)
+        if self.scale is None:   # the gradient was made in the scale's own memory
+            return Tensor(scale)
+        self.scale = None
+        return Tensor(_times(gy.data, scale))
+
+
+class ReLU(LeakyReLU):
+    """y = max(x, 0)  ->  gx = gy * [x > 0]   (a leaky ReLU of slope 0)"""
+
+    def __init__(self):
+        super().__init__(0.0)
 
 
 def _rectify(x, slope):
@@ -339,23 +349,32 @@ def _rectify(x, slope):
     return y
 
 
-def _rectifier_backward(gy, x, slope):
-    """gy * scale, scale = 1 where x > 0 and slope elsewhere: [x > 0] made in float, scaled and shifted in place,
-    then multiplied by gy in place, each pass on every core. Under create_graph the scale is a constant (its own
-    derivative is zero) and the product an op of gy."""
+def _rectifier_scale(x, slope, gy=None):
+    """scale = 1 where x > 0 and slope elsewhere: [x > 0] made in float, scaled and shifted in place, each pass on
+    every core; with `gy`, multiplied by it in place as well, which makes the gradient itself. Under create_graph
+    the scale is a constant (its own derivative is zero) and the gradient an op of gy."""
     xp = backend.get_array_module(x)
-    grad = xp.empty_like(x)
-    recording = is_grad_enabled()
+    scale = xp.empty_like(x)
 
     def differentiate(at):
-        xp.greater(x[at], 0, out=grad[at])           # 1 where x > 0, else 0 (nan included, as torch)
+        xp.greater(x[at], 0, out=scale[at])          # 1 where x > 0, else 0 (nan included, as torch)
         if slope:
-            grad[at] *= x.dtype.type(1 - slope)
-            grad[at] += x.dtype.type(slope)          # 1 where x > 0, else slope
-        if not recording:
-            grad[at] *= gy.data[at]
+            scale[at] *= x.dtype.type(1 - slope)
+            scale[at] += x.dtype.type(slope)         # 1 where x > 0, else slope
+        if gy is not None:
+            scale[at] *= gy[at]
     _by_channels(x, differentiate)
-    return gy * Tensor(grad) if recording else Tensor(grad)
+    return scale
+
+
+def _times(a, b):
+    """a * b for two arrays of one shape, on every core."""
+    out = backend.get_array_module(a).empty_like(b)
+
+    def multiply(at):
+        backend.get_array_module(a).multiply(a[at], b[at], out=out[at])
+    _by_channels(b, multiply)
+    return out
 
 
 def _by_channels(x, work):
