@@ -120,9 +120,9 @@ def refuse_batch_norm(D, penalty):
 def _squared_input_gradient_norms(scores, inputs, keep_input_grad=True):
     """Each sample's ||d D(x_i) / d x_i||^2, as a differentiable function of D's weights (create_graph).
     The gradient of sum_i D(x_i) is each sample's own gradient when D treats samples independently.
-    keep_input_grad=False, for inputs of the caller's own making, lets go of their requires_grad once the
-    gradient is made: the loss's backward then makes no gradient for them (it would skip D's first layer's
-    input gradient, which nothing reads)."""
+    keep_input_grad=False is for inputs the caller made for itself (the gradient penalty's mixed batch): their
+    requires_grad is switched off once the gradient is made, so that the loss's backward makes no gradient for
+    them, and D's first layer is spared an input gradient that nothing would read."""
     (g,) = grad(sum(scores), [inputs], create_graph=True)
     if not keep_input_grad:
         inputs.requires_grad = False

@@ -312,15 +312,14 @@ class LeakyReLU(Function):
         return _rectify(x, self.slope)
 
     def backward(self, gy):
-        recording = is_grad_enabled()
-        scale = self.scale if self.scale is not None else _rectifier_scale(self.inputs[0].data, self.slope,
-                                                                           None if recording else gy.data)
-        if recording:
-            self.scale = scale
-            return gy * Tensor(scale)
-        if self.scale is None:   # the gradient was made in the scale's own memory
-            return Tensor(scale)
-        self.scale = None
+        x = self.inputs[0].data
+        if is_grad_enabled():   # create_graph: the gradient is an op of gy; the scale, a constant, is kept
+            if self.scale is None:
+                self.scale = _rectifier_scale(x, self.slope)
+            return gy * Tensor(self.scale)
+        if self.scale is None:  # a plain backward: the gradient is made in the scale's own memory
+            return Tensor(_rectifier_scale(x, self.slope, gy.data))
+        scale, self.scale = self.scale, None   # the walk after a create_graph walk reads the scale, and lets it go
         return Tensor(_times(gy.data, scale))
 
 
@@ -351,8 +350,8 @@ def _rectify(x, slope):
 
 def _rectifier_scale(x, slope, gy=None):
     """scale = 1 where x > 0 and slope elsewhere: [x > 0] made in float, scaled and shifted in place, each pass on
-    every core; with `gy`, multiplied by it in place as well, which makes the gradient itself. Under create_graph
-    the scale is a constant (its own derivative is zero) and the gradient an op of gy."""
+    every core. Given `gy`, it is multiplied by it in place too, which makes the gradient itself in one array.
+    (Under create_graph the scale is a constant, whose own derivative is zero, and the gradient an op of gy.)"""
     xp = backend.get_array_module(x)
     scale = xp.empty_like(x)
 
@@ -368,11 +367,12 @@ def _rectifier_scale(x, slope, gy=None):
 
 
 def _times(a, b):
-    """a * b for two arrays of one shape, on every core."""
-    out = backend.get_array_module(a).empty_like(b)
+    """a * b for two arrays of one shape, on every core, laid out in memory as b."""
+    xp = backend.get_array_module(a)
+    out = xp.empty_like(b)
 
     def multiply(at):
-        backend.get_array_module(a).multiply(a[at], b[at], out=out[at])
+        xp.multiply(a[at], b[at], out=out[at])
     _by_channels(b, multiply)
     return out
 
