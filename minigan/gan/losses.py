@@ -117,15 +117,10 @@ def refuse_batch_norm(D, penalty):
                          "(the main job: --d-norm layer or --d-norm none)")
 
 
-def _squared_input_gradient_norms(scores, inputs, keep_input_grad=True):
+def _squared_input_gradient_norms(scores, inputs):
     """Each sample's ||d D(x_i) / d x_i||^2, as a differentiable function of D's weights (create_graph).
-    The gradient of sum_i D(x_i) is each sample's own gradient when D treats samples independently.
-    keep_input_grad=False is for inputs the caller made for itself (the gradient penalty's mixed batch): their
-    requires_grad is switched off once the gradient is made, so that the loss's backward makes no gradient for
-    them, and D's first layer is spared an input gradient that nothing would read."""
+    The gradient of sum_i D(x_i) is each sample's own gradient when D treats samples independently."""
     (g,) = grad(sum(scores), [inputs], create_graph=True)
-    if not keep_input_grad:
-        inputs.requires_grad = False
     return sum(g * g, tuple(range(1, g.ndim)))
 
 
@@ -143,7 +138,10 @@ def gradient_penalty(D, real, fake, labels=None, e=None):
         x_hat = e * real + (1 - e) * fake
     x_hat.requires_grad = True
     with enable_grad():   # the penalty is itself a gradient: it needs a graph even where recording is off
-        norms = _squared_input_gradient_norms(D(x_hat, labels), x_hat, keep_input_grad=False)
+        norms = _squared_input_gradient_norms(D(x_hat, labels), x_hat)
+        # x_hat's gradient is made; without requires_grad the loss's backward makes none, and D's first layer is
+        # spared an input gradient that nothing would read
+        x_hat.requires_grad = False
         return mean((sqrt(norms) - 1) ** 2)
 
 
